@@ -1,0 +1,131 @@
+"""Admin for the catalog, keys and usage. Provider secrets are write-only here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from routing.models import Alias, ApiKey, Model, Provider, UsageRecord
+
+
+class ProviderForm(forms.ModelForm):
+    api_key = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only. Leave empty to keep the stored key; the environment variable wins.",
+    )
+    clear_api_key = forms.BooleanField(required=False, help_text="Remove the stored key.")
+
+    class Meta:
+        model = Provider
+        fields = [
+            "name",
+            "protocol",
+            "base_url",
+            "api_key",
+            "clear_api_key",
+            "requires_key",
+            "enabled",
+            "region",
+            "prices_source",
+        ]
+
+    def save(self, commit: bool = True) -> Provider:
+        provider = super().save(commit=False)
+        if self.cleaned_data.get("clear_api_key"):
+            provider.api_key = ""
+        elif not self.cleaned_data.get("api_key") and provider.pk:
+            provider.api_key = Provider.objects.get(pk=provider.pk).api_key
+        if commit:
+            provider.save()
+        return provider
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    form = ProviderForm
+    list_display = ["name", "slug", "protocol", "status", "region", "enabled"]
+    list_filter = ["protocol", "enabled", "region"]
+    search_fields = ["name", "slug"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = list(super().get_fields(request, obj))
+        return (["slug"] if obj is None else []) + fields
+
+    @admin.display(description="Status")
+    def status(self, obj: Provider) -> str:
+        if not obj.enabled:
+            return "disabled"
+        if obj.requires_key and not obj.effective_api_key():
+            return f"not configured ({obj.env_prefix}_API_KEY)"
+        return "configured"
+
+
+@admin.register(Model)
+class ModelAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "input_price",
+        "output_price",
+        "context_window",
+        "price_known",
+        "enabled",
+    ]
+    list_filter = ["provider", "price_known", "enabled"]
+    search_fields = ["model_id", "display_name"]
+    list_select_related = ["provider"]
+
+
+@admin.register(Alias)
+class AliasAdmin(admin.ModelAdmin):
+    list_display = ["name", "model"]
+    search_fields = ["name"]
+    autocomplete_fields = ["model"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "created_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # keys are issued by `manage.py create_api_key`, which shows them once
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for key in queryset.filter(revoked_at__isnull=True):
+            key.revoked_at = timezone.now()
+            key.save(update_fields=["revoked_at"])
+        messages.success(request, "Revoked.")
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "api_key",
+        "source",
+        "requested_model",
+        "model",
+        "status",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "latency_ms",
+        "ttft_ms",
+    ]
+    list_filter = ["source", "status", "provider", "cache_hit"]
+    search_fields = ["request_id", "requested_model", "model"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class RoutingConfig(AppConfig):
+    name = "routing"
+    verbose_name = "Routing and catalog"
+
+    def ready(self) -> None:
+        from routing import signals  # noqa: F401

@@ -1,0 +1,158 @@
+"""The catalog as the hot path sees it: immutable entries held in memory.
+
+`current()` returns the snapshot of catalog, keys and routes, reloading it when any worker
+bumped the shared configuration version (one small read per request).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from routing.state import CONFIG_VERSION_KEY, get_state
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderEntry:
+    slug: str
+    name: str
+    protocol: str
+    base_url: str
+    api_key: str = field(repr=False)
+    configured: bool
+    reason: str  # why it is not configured ("" when it is)
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    id: str
+    provider: ProviderEntry
+    model_id: str
+    display_name: str
+    context_window: int | None
+    input_price: Decimal | None
+    output_price: Decimal | None
+    cached_input_price: Decimal | None
+    price_known: bool
+    prices_ref: str
+    region: str
+    note: str
+
+    @property
+    def simulated(self) -> bool:
+        return self.provider.slug == "sim"
+
+    def estimate_cost(self, input_tokens: int, output_tokens: int) -> Decimal | None:
+        if not self.price_known or self.input_price is None or self.output_price is None:
+            return None
+        return (self.input_price * input_tokens + self.output_price * output_tokens) / 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class KeyEntry:
+    id: int
+    name: str
+    active: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: int
+    models: dict[str, ModelEntry]
+    aliases: dict[str, str]
+    keys: dict[str, KeyEntry]
+    routes: dict[str, Any] = field(default_factory=dict)
+
+    def resolve(self, name: str) -> ModelEntry | None:
+        entry = self.models.get(name)
+        if entry is None:
+            target = self.aliases.get(name.lower())
+            entry = self.models.get(target) if target else None
+        return entry
+
+
+def _provider_entry(provider: Any) -> ProviderEntry:
+    default_url = f"{settings.SWITCHYARD_SELF_URL}/sim/v1" if provider.slug == "sim" else ""
+    key = provider.effective_api_key()
+    reason = ""
+    if not provider.enabled:
+        reason = "provider disabled"
+    elif provider.requires_key and not key:
+        reason = f"not configured: set {provider.env_prefix}_API_KEY"
+    return ProviderEntry(
+        slug=provider.slug,
+        name=provider.name,
+        protocol=provider.protocol,
+        base_url=provider.effective_base_url(default_url).rstrip("/"),
+        api_key=key,
+        configured=not reason,
+        reason=reason,
+        region=provider.region,
+    )
+
+
+def _model_entry(model: Any, provider: ProviderEntry) -> ModelEntry:
+    return ModelEntry(
+        id=f"{provider.slug}/{model.model_id}",
+        provider=provider,
+        model_id=model.model_id,
+        display_name=model.display_name or model.model_id,
+        context_window=model.context_window,
+        input_price=model.input_price,
+        output_price=model.output_price,
+        cached_input_price=model.cached_input_price,
+        price_known=model.price_known,
+        prices_ref=model.prices_ref,
+        region=model.region or provider.region,
+        note=model.note,
+    )
+
+
+def load_snapshot(version: int) -> Snapshot:
+    """Read catalog, keys and routes from the database (sync)."""
+    from routing.models import Alias, ApiKey, Model, Provider
+
+    providers = {p.id: _provider_entry(p) for p in Provider.objects.all()}
+    models = {}
+    for model in Model.objects.filter(enabled=True).order_by("provider_id", "model_id"):
+        entry = _model_entry(model, providers[model.provider_id])
+        models[entry.id] = entry
+    aliases = {
+        a.name.lower(): f"{a.model.provider.slug}/{a.model.model_id}"
+        for a in Alias.objects.select_related("model__provider")
+    }
+    keys = {k.key_hash: KeyEntry(k.id, k.name, k.active) for k in ApiKey.objects.all()}
+    return Snapshot(version=version, models=models, aliases=aliases, keys=keys)
+
+
+_current: Snapshot | None = None
+
+
+async def current() -> Snapshot:
+    """The up-to-date snapshot; reloaded off the event loop when the version moved."""
+    global _current
+    version = await get_state().get_int(CONFIG_VERSION_KEY)
+    snap = _current
+    if snap is not None and snap.version == version:
+        return snap
+    snap = await sync_to_async(load_snapshot, thread_sensitive=True)(version)
+    _current = snap
+    return snap
+
+
+def current_sync() -> Snapshot:
+    """For management commands and sync code paths."""
+    from asgiref.sync import async_to_sync
+
+    return async_to_sync(current)()
+
+
+def invalidate_local() -> None:
+    global _current
+    _current = None

@@ -1,0 +1,101 @@
+"""Everything known about one request on its way through the gateway, and its usage record."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from routing import pricing
+from routing.catalog import ModelEntry
+from routing.pricing import TokenUsage
+
+
+def new_request_id() -> str:
+    return "req_" + uuid.uuid4().hex[:24]
+
+
+@dataclass(slots=True)
+class AttemptLog:
+    model: str
+    outcome: str  # ok | skipped | rate_limit | server | timeout | connection | ...
+    status: int | None = None
+    ms: float = 0.0
+    error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "outcome": self.outcome,
+            "status": self.status,
+            "ms": round(self.ms, 1),
+            "error": self.error,
+        }
+
+
+@dataclass
+class CallContext:
+    requested_model: str
+    api_key_id: int | None = None
+    source: str = "api"
+    stream: bool = False
+    query_type: str = ""
+    request_id: str = field(default_factory=new_request_id)
+    started: float = field(default_factory=time.perf_counter)
+    route: str = ""
+    decision: str = ""
+    attempts: list[AttemptLog] = field(default_factory=list)
+    model: ModelEntry | None = None
+    usage: TokenUsage = field(default_factory=TokenUsage)
+    first_token_at: float | None = None
+    status: str = "ok"
+    http_status: int = 200
+    error_type: str = ""
+    cache_hit: bool = False
+
+    @property
+    def latency_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+    @property
+    def ttft_ms(self) -> float | None:
+        if self.first_token_at is None:
+            return None
+        return (self.first_token_at - self.started) * 1000
+
+    def cost(self) -> Decimal | None:
+        if self.model is None:
+            return Decimal(0)
+        if self.model.prices_ref:
+            return pricing.cost(self.model.prices_ref, self.usage)
+        return None
+
+    def record(self) -> dict[str, Any]:
+        cost = self.cost()
+        return {
+            "request_id": self.request_id,
+            "api_key_id": self.api_key_id,
+            "source": self.source,
+            "requested_model": self.requested_model[:250],
+            "route": self.route,
+            "model": self.model.id if self.model else "",
+            "provider": self.model.provider.slug if self.model else "",
+            "status": self.status,
+            "http_status": self.http_status,
+            "error_type": self.error_type,
+            "stream": self.stream,
+            "input_tokens": self.usage.input_tokens,
+            "output_tokens": self.usage.output_tokens,
+            "cached_tokens": self.usage.cache_read_tokens,
+            "tokens_estimated": self.usage.estimated,
+            "cost_usd": cost,
+            "price_known": cost is not None,
+            "latency_ms": self.latency_ms,
+            "ttft_ms": self.ttft_ms,
+            "attempts": [a.as_dict() for a in self.attempts],
+            "decision": self.decision[:300],
+            "query_type": self.query_type,
+            "cache_hit": self.cache_hit,
+        }

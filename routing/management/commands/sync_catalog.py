@@ -1,0 +1,22 @@
+"""Seed or refresh providers, models, prices and aliases from genai-prices."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from routing.catalog_sync import sync_catalog
+from routing.pricing import prices_label
+from routing.state import bump_config_version
+
+
+class Command(BaseCommand):
+    help = "Sync the model catalog (providers, models, prices, aliases) from genai-prices."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        report = sync_catalog()
+        bump_config_version()
+        self.stdout.write(
+            f"Catalog synced from {prices_label()}: {report.providers} providers, "
+            f"{report.models} models ({report.priced} priced, {report.unpriced} without a price), "
+            f"{report.aliases} aliases."
+        )

@@ -1,0 +1,175 @@
+"""Catalog (providers, models, aliases), API keys and usage records."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+
+from django.db import models
+from django.utils import timezone
+
+KEY_PREFIX = "sy-"
+
+
+class Provider(models.Model):
+    """An upstream that serves models over one wire protocol."""
+
+    class Protocol(models.TextChoices):
+        OPENAI = "openai", "OpenAI-compatible"
+        ANTHROPIC = "anthropic", "Anthropic Messages"
+
+    slug = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    protocol = models.CharField(max_length=20, choices=Protocol.choices)
+    base_url = models.URLField(
+        max_length=300, blank=True, help_text="Empty: the provider's default endpoint."
+    )
+    api_key = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Stored for this provider; the <SLUG>_API_KEY environment variable wins.",
+    )
+    requires_key = models.BooleanField(default=True)
+    enabled = models.BooleanField(default=True)
+    builtin = models.BooleanField(default=False, editable=False)
+    region = models.CharField(
+        max_length=40, blank=True, help_text="Data-residency tag, e.g. us, eu, cn, local."
+    )
+    prices_source = models.CharField(
+        max_length=60, blank=True, help_text="genai-prices provider id the prices come from."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def env_prefix(self) -> str:
+        return self.slug.upper().replace("-", "_")
+
+    def effective_api_key(self) -> str:
+        return os.environ.get(f"{self.env_prefix}_API_KEY", "") or self.api_key
+
+    def effective_base_url(self, default: str = "") -> str:
+        return os.environ.get(f"{self.env_prefix}_BASE_URL", "") or self.base_url or default
+
+
+class Model(models.Model):
+    """One model of one provider, priced from genai-prices."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="models")
+    model_id = models.CharField(max_length=200, help_text="The provider's own model id.")
+    display_name = models.CharField(max_length=200, blank=True)
+    enabled = models.BooleanField(default=True)
+    context_window = models.PositiveIntegerField(null=True, blank=True)
+    input_price = models.DecimalField(
+        max_digits=12, decimal_places=6, null=True, blank=True, help_text="USD per 1M input tokens."
+    )
+    output_price = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    cached_input_price = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    price_known = models.BooleanField(default=False)
+    prices_ref = models.CharField(
+        max_length=250, blank=True, help_text="genai-prices provider:model used to price calls."
+    )
+    region = models.CharField(max_length=40, blank=True, help_text="Overrides the provider's.")
+    note = models.CharField(max_length=250, blank=True)
+
+    class Meta:
+        ordering = ["provider__slug", "model_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "model_id"], name="unique_provider_model")
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    @property
+    def public_id(self) -> str:
+        return f"{self.provider.slug}/{self.model_id}"
+
+
+class Alias(models.Model):
+    """A familiar name (hub-style) that resolves to a catalog model."""
+
+    name = models.CharField(max_length=200, unique=True)
+    model = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="aliases")
+
+    class Meta:
+        verbose_name_plural = "aliases"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """A Switchyard API key; only its SHA-256 is stored."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, name: str, **fields: object) -> tuple[ApiKey, str]:
+        raw = KEY_PREFIX + secrets.token_urlsafe(32)
+        key = cls.objects.create(name=name, prefix=raw[:10], key_hash=hash_key(raw), **fields)
+        return key, raw
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class UsageRecord(models.Model):
+    """One row per request: who asked, which model answered, what it cost."""
+
+    class Source(models.TextChoices):
+        API = "api", "API"
+        PLAYGROUND = "playground", "Playground"
+        BATCH = "batch", "Batch"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    request_id = models.CharField(max_length=40, db_index=True)
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.API)
+    requested_model = models.CharField(max_length=250)
+    route = models.CharField(max_length=100, blank=True)
+    model = models.CharField(max_length=250, blank=True, help_text="The model that answered.")
+    provider = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=20)  # ok | error | cancelled
+    http_status = models.PositiveSmallIntegerField(default=200)
+    error_type = models.CharField(max_length=60, blank=True)
+    stream = models.BooleanField(default=False)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cached_tokens = models.PositiveIntegerField(default=0)
+    tokens_estimated = models.BooleanField(default=False)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
+    price_known = models.BooleanField(default=True)
+    latency_ms = models.FloatField(null=True, blank=True)
+    ttft_ms = models.FloatField(null=True, blank=True)
+    attempts = models.JSONField(default=list, blank=True)
+    decision = models.CharField(max_length=300, blank=True)
+    query_type = models.CharField(max_length=40, blank=True)
+    cache_hit = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["api_key", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.model or self.requested_model} {self.status}"

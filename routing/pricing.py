@@ -1,0 +1,126 @@
+"""The price of a call: genai-prices data x the usage the upstream reported.
+
+A model without a price reference has an unknown cost (``None``), never $0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from genai_prices import Usage
+from genai_prices import __version__ as PRICES_VERSION
+from genai_prices.data_snapshot import get_snapshot
+from genai_prices.types import ModelInfo, Provider, TieredPrices
+
+MTOK = Decimal(1_000_000)
+
+
+@dataclass(slots=True)
+class TokenUsage:
+    """Tokens of one call; ``input_tokens`` includes cached input."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    estimated: bool = False
+
+    def to_openai(self) -> dict[str, Any]:
+        return {
+            "prompt_tokens": self.input_tokens,
+            "completion_tokens": self.output_tokens,
+            "total_tokens": self.input_tokens + self.output_tokens,
+            "prompt_tokens_details": {"cached_tokens": self.cache_read_tokens},
+        }
+
+    @classmethod
+    def from_openai(cls, usage: dict[str, Any] | None) -> TokenUsage:
+        if not usage:
+            return cls()
+        details = usage.get("prompt_tokens_details") or {}
+        return cls(
+            input_tokens=int(usage.get("prompt_tokens") or 0),
+            output_tokens=int(usage.get("completion_tokens") or 0),
+            cache_read_tokens=int(details.get("cached_tokens") or 0),
+        )
+
+
+@lru_cache(maxsize=8192)
+def lookup(prices_ref: str) -> tuple[Provider, ModelInfo] | None:
+    """Resolve 'provider:model' against the bundled genai-prices snapshot."""
+    provider_id, _, model_ref = prices_ref.partition(":")
+    if not provider_id or not model_ref:
+        return None
+    try:
+        return get_snapshot().find_provider_model(model_ref, None, provider_id, None)
+    except LookupError:
+        return None
+
+
+def cost(prices_ref: str, usage: TokenUsage, when: dt.datetime | None = None) -> Decimal | None:
+    """USD for this usage, or None when the model has no known price."""
+    found = lookup(prices_ref) if prices_ref else None
+    if found is None:
+        return None
+    provider, model = found
+    gp_usage = Usage(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cache_read_tokens or None,
+        cache_write_tokens=usage.cache_write_tokens or None,
+    )
+    return model.calc_price(gp_usage, provider, genai_request_timestamp=when).total_price
+
+
+def _base(price: Decimal | TieredPrices | None) -> Decimal | None:
+    if isinstance(price, TieredPrices):
+        return price.base
+    return price
+
+
+def list_prices(prices_ref: str) -> dict[str, Decimal | None] | None:
+    """Standard per-million prices (input, output, cached input) as of now."""
+    found = lookup(prices_ref)
+    if found is None:
+        return None
+    prices = found[1].get_prices(dt.datetime.now(tz=dt.UTC))
+    return {
+        "input": _base(prices.input_mtok),
+        "output": _base(prices.output_mtok),
+        "cached_input": _base(prices.cache_read_mtok),
+    }
+
+
+def context_window(prices_ref: str) -> int | None:
+    found = lookup(prices_ref)
+    return found[1].context_window if found else None
+
+
+@lru_cache(maxsize=1)
+def prices_date() -> str:
+    """The date of the newest price change in the bundled data that is already in force."""
+    today = dt.date.today()
+    latest = dt.date(2000, 1, 1)
+    for provider in get_snapshot().providers:
+        for model in provider.models:
+            for constraint in _constraints(model):
+                start = getattr(constraint, "start_date", None)
+                if start is not None and latest < start <= today:
+                    latest = start
+    return latest.isoformat()
+
+
+def _constraints(model: ModelInfo) -> list[Any]:
+    found: list[Any] = []
+    if isinstance(model.prices, list):
+        found += [p.constraint for p in model.prices if p.constraint is not None]
+    found += [v.constraint for v in model.price_variants or () if v.constraint is not None]
+    return found
+
+
+def prices_label() -> str:
+    return f"genai-prices {PRICES_VERSION}, prices as of {prices_date()}"

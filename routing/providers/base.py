@@ -1,0 +1,147 @@
+"""The small interface every wire protocol implements, and upstream error classification."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+
+from routing.pricing import TokenUsage
+
+if TYPE_CHECKING:
+    from routing.catalog import ModelEntry
+
+RETRYABLE = frozenset({"rate_limit", "server", "timeout", "connection", "malformed", "overloaded"})
+
+
+class UpstreamError(Exception):
+    """A failed upstream call, classified; the message never carries the provider's secret."""
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in RETRYABLE
+
+
+@dataclass(slots=True)
+class Completion:
+    """A finished non-streaming answer, already in OpenAI's chat.completion shape."""
+
+    body: dict[str, Any]
+    usage: TokenUsage
+
+
+@dataclass(slots=True)
+class Chunk:
+    """One streamed chat.completion.chunk (OpenAI shape) and what the relay needs to know."""
+
+    data: dict[str, Any]
+    usage: TokenUsage | None = None
+    text: str = ""
+    finish_reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Adapter(ABC):
+    """Translate OpenAI chat requests to one wire protocol and back."""
+
+    protocol: ClassVar[str]
+
+    @abstractmethod
+    async def complete(
+        self, model: ModelEntry, body: dict[str, Any], read_timeout: float
+    ) -> Completion: ...
+
+    @abstractmethod
+    def stream(
+        self, model: ModelEntry, body: dict[str, Any], read_timeout: float
+    ) -> AsyncIterator[Chunk]: ...
+
+
+def scrub(text: str, secret: str) -> str:
+    """Remove the provider key (and anything that looks like a key) from upstream text."""
+    if secret:
+        text = text.replace(secret, "***")
+    return re.sub(r"\b(sk|sy)-[A-Za-z0-9_\-]{8,}", "***", text)[:500]
+
+
+def retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return float(value) / 1000
+        except ValueError:
+            return None
+    value = headers.get("retry-after")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            return None
+    return None
+
+
+def classify_status(status: int, message: str, headers: httpx.Headers) -> UpstreamError:
+    if status == 429:
+        kind = "rate_limit"
+    elif status == 529:
+        kind = "overloaded"
+    elif status >= 500:
+        kind = "server"
+    elif status in (401, 403):
+        kind = "auth"
+    elif status == 404:
+        kind = "not_found"
+    elif status in (408, 409):
+        kind = "server"
+    else:
+        kind = "bad_request"
+    return UpstreamError(kind, message, status, retry_after(headers))
+
+
+def classify_exception(exc: Exception) -> UpstreamError:
+    if isinstance(exc, UpstreamError):
+        return exc
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        return UpstreamError("timeout", "The upstream did not answer in time.")
+    if isinstance(exc, httpx.ConnectError):
+        return UpstreamError("connection", "Could not connect to the upstream.")
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return UpstreamError("connection", "The upstream closed the connection unexpectedly.")
+    if isinstance(exc, httpx.HTTPError):
+        return UpstreamError("connection", f"Upstream HTTP error: {type(exc).__name__}.")
+    if isinstance(exc, ValueError):
+        return UpstreamError("malformed", "The upstream sent a response that is not valid JSON.")
+    raise exc
+
+
+def error_message(response_text: str) -> str:
+    """The upstream's own error message when its body is an OpenAI/Anthropic error."""
+    import orjson
+
+    try:
+        data = orjson.loads(response_text)
+    except orjson.JSONDecodeError:
+        return response_text[:300] or "(empty body)"
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])
+    if isinstance(error, str):
+        return error
+    return response_text[:300]

@@ -1,0 +1,119 @@
+"""OpenAI-compatible upstreams: OpenAI, DeepSeek, Qwen, Together, Groq, Mistral, Fireworks,
+Gemini's OpenAI endpoint, OpenRouter, local servers and the built-in simulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from httpx_sse import EventSource
+
+from routing import http
+from routing.pricing import TokenUsage
+from routing.providers.base import (
+    Adapter,
+    Chunk,
+    Completion,
+    UpstreamError,
+    classify_exception,
+    classify_status,
+    error_message,
+    scrub,
+)
+
+if TYPE_CHECKING:
+    from routing.catalog import ModelEntry
+
+
+def _headers(model: ModelEntry) -> dict[str, str]:
+    headers = {"content-type": "application/json"}
+    if model.provider.api_key:
+        headers["authorization"] = f"Bearer {model.provider.api_key}"
+    return headers
+
+
+async def _raise_for_status(model: ModelEntry, status: int, text: str, headers: Any) -> None:
+    message = scrub(error_message(text), model.provider.api_key)
+    raise classify_status(status, f"{model.provider.name}: {message}", headers)
+
+
+class OpenAIAdapter(Adapter):
+    protocol = "openai"
+
+    async def complete(
+        self, model: ModelEntry, body: dict[str, Any], read_timeout: float
+    ) -> Completion:
+        url = f"{model.provider.base_url}/chat/completions"
+        payload = {**body, "model": model.model_id, "stream": False}
+        payload.pop("stream_options", None)
+        try:
+            response = await http.client().post(
+                url,
+                content=orjson.dumps(payload),
+                headers=_headers(model),
+                timeout=http.timeout(read_timeout),
+            )
+            if response.status_code >= 400:
+                await _raise_for_status(
+                    model, response.status_code, response.text, response.headers
+                )
+            data = orjson.loads(response.content)
+        except Exception as exc:  # noqa: BLE001 - classified, or re-raised if unknown
+            raise classify_exception(exc) from None
+        if not isinstance(data, dict) or "choices" not in data:
+            raise UpstreamError("malformed", f"{model.provider.name}: response has no choices.")
+        data["model"] = model.id
+        return Completion(body=data, usage=TokenUsage.from_openai(data.get("usage")))
+
+    async def stream(
+        self, model: ModelEntry, body: dict[str, Any], read_timeout: float
+    ) -> AsyncIterator[Chunk]:
+        url = f"{model.provider.base_url}/chat/completions"
+        payload = {**body, "model": model.model_id, "stream": True}
+        payload["stream_options"] = {"include_usage": True}
+        try:
+            async with http.client().stream(
+                "POST",
+                url,
+                content=orjson.dumps(payload),
+                headers=_headers(model),
+                timeout=http.timeout(read_timeout),
+            ) as response:
+                if response.status_code >= 400:
+                    text = (await response.aread()).decode(errors="replace")
+                    await _raise_for_status(model, response.status_code, text, response.headers)
+                done = False
+                async for event in EventSource(response).aiter_sse():
+                    if event.data == "[DONE]":
+                        done = True
+                        break
+                    chunk = _parse_chunk(model, event.data)
+                    if chunk is not None:
+                        yield chunk
+                if not done:
+                    raise UpstreamError("connection", f"{model.provider.name}: stream ended early.")
+        except Exception as exc:  # noqa: BLE001 - classified, or re-raised if unknown
+            raise classify_exception(exc) from None
+
+
+def _parse_chunk(model: ModelEntry, raw: str) -> Chunk | None:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise UpstreamError(
+            "malformed", f"{model.provider.name}: stream chunk is not JSON."
+        ) from None
+    if not isinstance(data, dict):
+        raise UpstreamError("malformed", f"{model.provider.name}: stream chunk is not an object.")
+    if "error" in data:
+        message = scrub(error_message(raw), model.provider.api_key)
+        raise UpstreamError("server", f"{model.provider.name}: {message}")
+    data["model"] = model.id
+    text, finish = "", None
+    for choice in data.get("choices") or ():
+        delta = choice.get("delta") or {}
+        text += delta.get("content") or ""
+        finish = choice.get("finish_reason") or finish
+    usage = TokenUsage.from_openai(data["usage"]) if data.get("usage") else None
+    return Chunk(data=data, usage=usage, text=text, finish_reason=finish)

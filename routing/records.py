@@ -1,0 +1,103 @@
+"""Usage records written in batches by one background thread, off the request path.
+
+`submit()` only puts a dict on a queue. The writer drains it in batches with bulk_create,
+keeps rows it could not write and tries again (a database that went away loses nothing
+acknowledged), and flushes what is left when the process exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+class UsageWriter:
+    def __init__(self) -> None:
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._pending = 0
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def submit(self, fields: dict[str, Any]) -> None:
+        with self._cond:
+            self._pending += 1
+        self._queue.put_nowait(fields)
+        self._ensure_started()
+
+    def _ensure_started(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="usage-writer", daemon=True)
+                self._thread.start()
+
+    def _take_batch(self) -> list[dict[str, Any]]:
+        batch = [self._queue.get()]
+        deadline = time.monotonic() + settings.SWITCHYARD_USAGE_FLUSH_SECONDS
+        while len(batch) < BATCH:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._take_batch()
+            self._write_until_done(batch)
+            with self._cond:
+                self._pending -= len(batch)
+                self._cond.notify_all()
+
+    def _write_until_done(self, batch: list[dict[str, Any]]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                self.write(batch)
+                return
+            except Exception:  # noqa: BLE001 - the database may be away; keep the rows
+                log.exception("usage records not written yet (%d rows), retrying", len(batch))
+                close_old_connections()
+                time.sleep(delay)
+                delay = min(delay * 2, 10)
+
+    @staticmethod
+    def write(batch: list[dict[str, Any]]) -> None:
+        from routing.models import UsageRecord
+
+        close_old_connections()
+        UsageRecord.objects.bulk_create([UsageRecord(**fields) for fields in batch])
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every submitted record is written (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._pending > 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+
+writer = UsageWriter()
+atexit.register(writer.flush, 30.0)
+
+
+def submit(fields: dict[str, Any]) -> None:
+    writer.submit(fields)
