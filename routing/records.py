@@ -8,6 +8,7 @@ acknowledged), and flushes what is left when the process exits.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import queue
 import threading
@@ -72,7 +73,8 @@ class UsageWriter:
                 return
             except Exception:  # noqa: BLE001 - the database may be away; keep the rows
                 log.exception("usage records not written yet (%d rows), retrying", len(batch))
-                close_old_connections()
+                with contextlib.suppress(Exception):
+                    close_old_connections()
                 time.sleep(delay)
                 delay = min(delay * 2, 10)
 

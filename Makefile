@@ -1,0 +1,40 @@
+# Switchyard: `make run` serves the app, `make test` runs the whole suite. Both set up first.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+PYTHON ?= python3
+
+.PHONY: run test setup install lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+setup: install
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py sync_catalog
+
+run: setup
+	$(PY) manage.py ensure_api_key local
+	$(PY) manage.py collectstatic --noinput -v0
+	@echo "Switchyard on http://$(HOST):$(PORT)/  (OpenAI base_url: http://$(HOST):$(PORT)/v1)"
+	DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/uvicorn config.asgi:application \
+		--host $(HOST) --port $(PORT) --lifespan off --no-access-log
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: setup
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) var
