@@ -18,6 +18,7 @@ install: $(VENV)/.installed
 setup: install
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py sync_catalog
+	$(PY) manage.py install_default_routes
 
 run: setup
 	$(PY) manage.py ensure_api_key local

@@ -129,3 +129,6 @@ class UsageRecordAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+from routing import admin_routes  # noqa: E402,F401  (routes admin lives in its own module)

@@ -127,6 +127,7 @@ async def chat_completions(request: HttpRequest) -> HttpResponse:
         api_key_id=key.id,
         stream=chat.stream,
         query_type=_query_type(request, chat),
+        allowed_regions=key.allowed_regions,
     )
     try:
         if chat.stream:
@@ -143,6 +144,9 @@ async def chat_completions(request: HttpRequest) -> HttpResponse:
         err.headers.setdefault("x-request-id", ctx.request_id)
         raise
     response = _headers(json_response(completion.body), ctx)
+    judge = completion.body.get("switchyard", {}).get("judge")
+    if judge and judge.get("choice") is not None:
+        response["x-switchyard-judge-choice"] = str(judge["choice"])
     cost = ctx.cost()
     response["x-switchyard-cost-usd"] = f"{cost:.8f}" if cost is not None else "unknown"
     return response

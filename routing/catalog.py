@@ -58,7 +58,32 @@ class KeyEntry:
     id: int
     name: str
     active: bool
+    allowed_regions: frozenset[str] = frozenset()
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetEntry:
+    model: str
+    query_type: str = ""
+    max_score: float | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    fallbacks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RouteEntry:
+    slug: str
+    strategy: str
+    targets: tuple[TargetEntry, ...]
+    fallbacks: tuple[str, ...] = ()
+    max_cost_usd: Decimal | None = None
+    estimator: str = "learned"
+    allowed_regions: frozenset[str] = frozenset()
+    judge_model: str = ""
+    cache_ttl: int = 0
+    cache_nondeterministic: bool = False
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -67,7 +92,7 @@ class Snapshot:
     models: dict[str, ModelEntry]
     aliases: dict[str, str]
     keys: dict[str, KeyEntry]
-    routes: dict[str, Any] = field(default_factory=dict)
+    routes: dict[str, RouteEntry] = field(default_factory=dict)
 
     def resolve(self, name: str) -> ModelEntry | None:
         entry = self.models.get(name)
@@ -127,8 +152,49 @@ def load_snapshot(version: int) -> Snapshot:
         a.name.lower(): f"{a.model.provider.slug}/{a.model.model_id}"
         for a in Alias.objects.select_related("model__provider")
     }
-    keys = {k.key_hash: KeyEntry(k.id, k.name, k.active) for k in ApiKey.objects.all()}
-    return Snapshot(version=version, models=models, aliases=aliases, keys=keys)
+    keys = {
+        k.key_hash: KeyEntry(k.id, k.name, k.active, regions(k.allowed_regions))
+        for k in ApiKey.objects.all()
+    }
+    return Snapshot(version, models, aliases, keys, load_routes())
+
+
+def regions(text: str) -> frozenset[str]:
+    return frozenset(r.strip().lower() for r in text.split(",") if r.strip())
+
+
+def _target_entry(target: Any) -> TargetEntry:
+    params = {"max_tokens": target.max_tokens, "temperature": target.temperature}
+    return TargetEntry(
+        model=target.model,
+        query_type=target.query_type.strip().lower(),
+        max_score=target.max_score,
+        params={k: v for k, v in params.items() if v is not None},
+        fallbacks=tuple(target.fallbacks or ()),
+    )
+
+
+def route_entry(route: Any, targets: list[Any]) -> RouteEntry:
+    return RouteEntry(
+        slug=route.slug,
+        strategy=route.strategy,
+        targets=tuple(_target_entry(t) for t in targets),
+        fallbacks=tuple(route.fallbacks or ()),
+        max_cost_usd=route.max_cost_usd,
+        estimator=route.estimator or "learned",
+        allowed_regions=regions(route.allowed_regions),
+        judge_model=route.judge_model,
+        cache_ttl=route.cache_ttl_seconds,
+        cache_nondeterministic=route.cache_nondeterministic,
+        enabled=route.enabled,
+    )
+
+
+def load_routes() -> dict[str, RouteEntry]:
+    from routing.models import Route
+
+    routes = Route.objects.prefetch_related("targets")
+    return {r.slug: route_entry(r, list(r.targets.all())) for r in routes}
 
 
 _current: Snapshot | None = None

@@ -54,6 +54,9 @@ class CallContext:
     http_status: int = 200
     error_type: str = ""
     cache_hit: bool = False
+    allowed_regions: frozenset[str] = frozenset()
+    extra_costs: list[Decimal | None] = field(default_factory=list)
+    model_cost_override: bool = False  # extra_costs already hold the answering call's cost
 
     @property
     def latency_ms(self) -> float:
@@ -66,11 +69,16 @@ class CallContext:
         return (self.first_token_at - self.started) * 1000
 
     def cost(self) -> Decimal | None:
-        if self.model is None:
-            return Decimal(0)
-        if self.model.prices_ref:
-            return pricing.cost(self.model.prices_ref, self.usage)
-        return None
+        """Cost of the answering call plus any other calls (ensemble members, a judge)."""
+        main: Decimal | None = Decimal(0)
+        if self.model is not None and not self.model_cost_override:
+            main = (
+                pricing.cost(self.model.prices_ref, self.usage) if self.model.prices_ref else None
+            )
+        parts = [main, *self.extra_costs]
+        if any(part is None for part in parts):
+            return None
+        return sum(parts, Decimal(0))  # type: ignore[arg-type]
 
     def record(self) -> dict[str, Any]:
         cost = self.cost()

@@ -116,6 +116,11 @@ class ApiKey(models.Model):
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    allowed_regions = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Comma-separated regions this key may reach (empty: any).",
+    )
 
     class Meta:
         verbose_name = "API key"
@@ -173,3 +178,88 @@ class UsageRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id} {self.model or self.requested_model} {self.status}"
+
+
+class Route(models.Model):
+    """A named route of the routing table: `model="route/<slug>"`."""
+
+    class Strategy(models.TextChoices):
+        RULES = "rules", "Rules by query type"
+        COMPLEXITY = "complexity", "Prompt complexity"
+        BUDGET = "budget", "Most capable within budget"
+        FALLBACK = "fallback", "Fallback chain"
+        LATENCY = "latency", "Fastest (live latency)"
+        ENSEMBLE = "ensemble", "Ensemble (fan out)"
+
+    bumps_config_version = True
+
+    slug = models.SlugField(max_length=60, unique=True)
+    description = models.CharField(max_length=250, blank=True)
+    strategy = models.CharField(max_length=20, choices=Strategy.choices)
+    enabled = models.BooleanField(default=True)
+    max_cost_usd = models.DecimalField(
+        max_digits=10,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="Budget strategy: default per-request budget in USD.",
+    )
+    estimator = models.CharField(
+        max_length=20,
+        default="learned",
+        blank=True,
+        help_text="Complexity strategy: heuristic | learned.",
+    )
+    allowed_regions = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Comma-separated regions requests may go to (empty: any). Fallbacks included.",
+    )
+    fallbacks = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Tried after the chosen model, in order, e.g. ["qwen/qwen3-32b", "openai/gpt-4o"].',
+    )
+    judge_model = models.CharField(
+        max_length=250, blank=True, help_text="Ensemble: a model that picks the best answer."
+    )
+    cache_ttl_seconds = models.PositiveIntegerField(default=0, help_text="0: no response cache.")
+    cache_nondeterministic = models.BooleanField(
+        default=False, help_text="Cache answers to requests with temperature > 0 too."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"route/{self.slug}"
+
+
+class RouteTarget(models.Model):
+    """One row of a route: a rule, a complexity band, a candidate or a chain link."""
+
+    bumps_config_version = True
+
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="targets")
+    position = models.PositiveSmallIntegerField(default=0)
+    model = models.CharField(max_length=250, help_text="Catalog model id, e.g. openai/gpt-4o.")
+    query_type = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Rules: the query type this rule serves (empty: default).",
+    )
+    max_score = models.FloatField(
+        null=True, blank=True, help_text="Complexity: this model serves scores below this bound."
+    )
+    max_tokens = models.PositiveIntegerField(null=True, blank=True)
+    temperature = models.FloatField(null=True, blank=True)
+    fallbacks = models.JSONField(
+        default=list, blank=True, help_text="This rule's own fallback chain."
+    )
+
+    class Meta:
+        ordering = ["route", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.route.slug}#{self.position} {self.model}"
