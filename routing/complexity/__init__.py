@@ -1,0 +1,156 @@
+"""Prompt complexity scores in [0, 1] (higher = needs the stronger model).
+
+Three estimators share one small interface (:class:`ComplexityEstimator`):
+
+- ``learned``: logistic regression over fast lexical features, trained on RouteLLM
+  correctness labels to predict "the strong model is right and the weak one wrong";
+  the artefact ``learned_v1.json`` is loaded once per process. See ``docs/router.md``.
+- ``heuristic``: the transparent seed heuristic (length, questions, technical words,
+  code and math markers).
+- ``length``: prompt length only (a baseline).
+
+``get_estimator(name)`` returns a per-process cached instance.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+from . import features as F
+from .model import LinearModel
+
+__all__ = [
+    "ARTEFACT",
+    "ComplexityEstimator",
+    "ComplexityScore",
+    "HeuristicEstimator",
+    "LearnedEstimator",
+    "LengthEstimator",
+    "get_estimator",
+]
+
+ARTEFACT = Path(__file__).resolve().parent / "learned_v1.json"
+
+
+@dataclass(frozen=True)
+class ComplexityScore:
+    value: float  # in [0, 1]
+    features: dict[str, float] = field(default_factory=dict)  # <= 6 items, for headers
+    estimator: str = "heuristic"
+
+
+class ComplexityEstimator(Protocol):
+    name: str
+
+    def score(self, prompt: str) -> ComplexityScore: ...
+
+
+def _clamp(x: float) -> float:
+    return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
+
+
+TECHNICAL_WORDS = frozenset(
+    """algorithm theorem prove proof derive derivative integral equation matrix vector
+    eigenvalue probability statistics regression optimize optimization complexity
+    asymptotic recursion recursive concurrency distributed architecture protocol compiler
+    kernel database schema query latency throughput gradient tensor neural quantum
+    thermodynamics molecule enzyme genome diagnosis pathology statute jurisdiction
+    liability contract hypothesis lemma polynomial logarithm differential stochastic
+    encryption cryptographic invariant""".split()
+)
+REASONING_WORDS = frozenset("why explain analyze analyse compare evaluate justify prove design".split())
+
+
+class HeuristicEstimator:
+    """Transparent seed heuristic: a weighted sum of saturating, human-readable signals."""
+
+    name = "heuristic"
+
+    def score(self, prompt: str) -> ComplexityScore:
+        words = F.words_of(prompt)
+        tokens = set(words)
+        length = min(1.0, math.log1p(len(words)) / math.log(1000))
+        technical = min(1.0, len(TECHNICAL_WORDS & tokens) / 3)
+        reasoning = min(1.0, len(REASONING_WORDS & tokens) / 2)
+        code = min(1.0, sum(prompt.count(m) for m in F.CODE_MARKS) / 5)
+        math_marks = min(1.0, sum(prompt.count(c) for c in F.MATH_CHARS) / 8)
+        questions = min(1.0, max(0, prompt.count("?") - 1) / 3)
+        value = (
+            0.40 * length
+            + 0.20 * technical
+            + 0.10 * reasoning
+            + 0.12 * code
+            + 0.12 * math_marks
+            + 0.06 * questions
+        )
+        feats = {
+            "words": float(len(words)),
+            "technical": round(technical, 3),
+            "code": round(code, 3),
+            "math": round(math_marks, 3),
+            "questions": float(prompt.count("?")),
+        }
+        return ComplexityScore(round(_clamp(value), 6), feats, self.name)
+
+
+class LengthEstimator:
+    """Baseline: longer prompts score higher (log characters, saturating at 20k)."""
+
+    name = "length"
+
+    def score(self, prompt: str) -> ComplexityScore:
+        value = _clamp(math.log1p(len(prompt)) / math.log1p(20_000))
+        return ComplexityScore(round(value, 6), {"chars": float(len(prompt))}, self.name)
+
+
+@lru_cache(maxsize=4)
+def load_model(path: str | None = None) -> LinearModel:
+    """The learned model artefact, parsed once per process per path."""
+    file = Path(path or os.environ.get("SWITCHYARD_COMPLEXITY_MODEL") or ARTEFACT)
+    if not file.exists():
+        raise FileNotFoundError(f"{file} missing: run `manage.py train_router` to build it")
+    return LinearModel.load(file)
+
+
+class LearnedEstimator:
+    """Logistic regression over lexical features; score = calibrated rank in [0, 1]."""
+
+    name = "learned"
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.model = load_model(str(path) if path else None)
+        self.label = f"learned-{self.model.meta.get('version', 'v1')}"
+
+    def score(self, prompt: str) -> ComplexityScore:
+        model = self.model
+        dense, lexical, raw = model.logit_parts(prompt)
+        logit = model.bias + dense + lexical
+        feats = {
+            "words": round(math.expm1(raw["log_words"])),
+            "digits": round(math.expm1(raw["log_digits"])),
+            "choices": raw["choices"],
+            "dense": round(dense, 3),
+            "lexical": round(lexical, 3),
+            "p_help": round(model.probability(logit), 3),
+        }
+        return ComplexityScore(round(model.calibrate(logit), 6), feats, self.label)
+
+
+_FACTORIES = {"heuristic": HeuristicEstimator, "learned": LearnedEstimator, "length": LengthEstimator}
+
+
+def get_estimator(name: str = "learned") -> ComplexityEstimator:
+    """A per-process cached estimator: ``"learned"`` | ``"heuristic"`` | ``"length"``."""
+    if name not in _FACTORIES:
+        raise ValueError(f"unknown complexity estimator {name!r}; choose from {sorted(_FACTORIES)}")
+    return _cached_estimator(name)
+
+
+@lru_cache(maxsize=None)
+def _cached_estimator(name: str) -> ComplexityEstimator:
+    return _FACTORIES[name]()

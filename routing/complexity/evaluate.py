@@ -1,0 +1,148 @@
+"""Evaluate complexity estimators with the RouteLLM metrics.
+
+Datasets:
+
+- ``gsm8k-test``: the fixed GSM8K test split (never trained or tuned on). The learned
+  estimator is the model trained on all of ``mmlu_dev`` + GSM8K train (the shipped
+  artefact when ``retrain=False``).
+- ``mmlu-heldout-subjects``: every ``mmlu_dev`` row scored by a model that never saw its
+  subject. Subjects are split into ``folds`` groups (:func:`.data.subject_folds`); for each
+  group the learned model is retrained, with the same training code and configuration,
+  on the other groups + GSM8K train. Metrics are computed on the pooled out-of-fold
+  scores (``apgr``, ``cpt50``, ``cpt80``, ``curve``); the per-fold APGRs are reported too.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import metrics as M
+from .data import Row, gsm8k_split, load_mmlu, subject_folds
+
+Scorer = Callable[[list[Row]], list[float]]
+RANDOM_SEEDS = 10
+
+
+def _summary(scores: Sequence[float], rows: list[Row]) -> dict[str, Any]:
+    weak = [r.weak_correct for r in rows]
+    strong = [r.strong_correct for r in rows]
+    points = M.curve(scores, weak, strong)
+    return {
+        "apgr": M.apgr_from_curve(points),
+        "cpt50": M.cpt_from_curve(points, 0.5),
+        "cpt80": M.cpt_from_curve(points, 0.8),
+        "curve": [[x, y] for x, y in points],
+    }
+
+
+def _random_summary(rows: list[Row]) -> dict[str, Any]:
+    runs = []
+    for seed in range(RANDOM_SEEDS):
+        rng = random.Random(seed)
+        runs.append(_summary([rng.random() for _ in rows], rows))
+    mean = {k: statistics.fmean(r[k] for r in runs) for k in ("apgr", "cpt50", "cpt80")}
+    curve = [[runs[0]["curve"][i][0], statistics.fmean(r["curve"][i][1] for r in runs)] for i in range(11)]
+    return {**mean, "curve": curve, "seeds": RANDOM_SEEDS}
+
+
+def _estimator_scorer(name: str) -> Scorer:
+    from . import get_estimator
+
+    est = get_estimator(name)
+    return lambda rows: [est.score(r.prompt).value for r in rows]
+
+
+def _fold_scores(
+    mmlu: list[Row], extra_train: list[Row], folds: int, cfg: Any
+) -> tuple[list[float], list[float]]:
+    """Out-of-fold learned scores for every MMLU row, and the per-fold APGRs."""
+    from .train import fit
+
+    fold_of = subject_folds([r.domain for r in mmlu], folds)
+    scores = [0.0] * len(mmlu)
+    per_fold = []
+    for f in range(folds):
+        test_idx = [i for i, r in enumerate(mmlu) if fold_of[r.domain] == f]
+        train = [r for r in mmlu if fold_of[r.domain] != f] + extra_train
+        model = fit(train, cfg)
+        fold_scores = [model.calibrate(model.logit(mmlu[i].prompt)) for i in test_idx]
+        for i, s in zip(test_idx, fold_scores):
+            scores[i] = s
+        per_fold.append(M.apgr([*fold_scores], *_labels([mmlu[i] for i in test_idx])))
+    return scores, per_fold
+
+
+def _labels(rows: list[Row]) -> tuple[list[bool], list[bool]]:
+    return [r.weak_correct for r in rows], [r.strong_correct for r in rows]
+
+
+def _dataset_block(rows: list[Row]) -> dict[str, Any]:
+    weak, strong = _labels(rows)
+    return {"rows": len(rows), "weak": statistics.fmean(weak), "strong": statistics.fmean(strong), "estimators": {}}
+
+
+def evaluate(
+    data_path: str | Path | None = None,
+    *,
+    folds: int = 5,
+    retrain: bool = False,
+    cfg: Any = None,
+    baselines: Sequence[str] = ("heuristic", "length"),
+) -> dict[str, Any]:
+    """APGR / CPT(50%) / CPT(80%) and curves per dataset per estimator, as plain dicts.
+
+    ``retrain=True`` scores GSM8K test with a freshly trained model instead of the
+    shipped artefact (identical when the artefact is up to date).
+    """
+    from .train import TrainConfig, fit
+
+    cfg = cfg or TrainConfig()
+    mmlu = load_mmlu(data_path)
+    gsm_train, gsm_test = gsm8k_split(data_path)
+    out: dict[str, Any] = {"datasets": {}}
+
+    gsm = _dataset_block(gsm_test)
+    if retrain:
+        model = fit(mmlu + gsm_train, cfg)
+        learned = [model.calibrate(model.logit(r.prompt)) for r in gsm_test]
+    else:
+        learned = _estimator_scorer("learned")(gsm_test)
+    gsm["estimators"]["learned"] = _summary(learned, gsm_test)
+    out["datasets"]["gsm8k-test"] = gsm
+
+    held = _dataset_block(mmlu)
+    oof, per_fold = _fold_scores(mmlu, gsm_train, folds, cfg)
+    held["estimators"]["learned"] = {**_summary(oof, mmlu), "fold_apgr": per_fold}
+    held["folds"] = folds
+    out["datasets"]["mmlu-heldout-subjects"] = held
+
+    for block, rows in ((gsm, gsm_test), (held, mmlu)):
+        block["estimators"]["random"] = _random_summary(rows)
+        for name in baselines:
+            block["estimators"][name] = _summary(_estimator_scorer(name)(rows), rows)
+    return out
+
+
+def write_curves(result: dict[str, Any], path: str | Path) -> Path:
+    """Write the evaluation (curves included) as JSON for the cost-calculator page."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def table(result: dict[str, Any]) -> str:
+    """A plain-text table: dataset, estimator, APGR, CPT(50%), CPT(80%)."""
+    lines = [f"{'dataset':<24}{'estimator':<12}{'APGR':>8}{'CPT50':>8}{'CPT80':>8}"]
+    for dname, block in result["datasets"].items():
+        for ename, res in block["estimators"].items():
+            lines.append(
+                f"{dname:<24}{ename:<12}{res['apgr']:>8.3f}{res['cpt50']:>8.1%}{res['cpt80']:>8.1%}"
+            )
+        lines.append(f"{dname:<24}{'(weak/strong quality)':<28}{block['weak']:.3f} / {block['strong']:.3f}")
+    return "\n".join(lines)

@@ -1,0 +1,104 @@
+"""Pure-Python inference for the learned complexity model (no numpy needed).
+
+The model is a logistic regression over standardised dense features (optionally also
+crossed with the multiple-choice indicator) plus binary word features scaled by
+``token_weight / sqrt(#distinct tokens + 1)``. The raw logit is mapped to [0, 1] through the
+empirical CDF of training logits, so a score of 0.7 means "harder than 70% of the
+training prompts": thresholding at 1 - x sends roughly a share x of traffic to the
+strong model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from bisect import bisect_left
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import features as F
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    bias: float
+    dense: dict[str, tuple[float, float, float]]  # name -> (mean, sd, weight)
+    mc_dense: dict[str, float]  # name -> weight of (standardised feature * choices)
+    tokens: dict[str, float]
+    token_weight: float
+    bigrams: bool
+    quantiles: tuple[float, ...]  # sorted training logits at evenly spaced ranks
+    meta: dict[str, Any]
+
+    def logit_parts(self, prompt: str) -> tuple[float, float, dict[str, float]]:
+        """(dense part, token part, raw dense features) of the logit, without the bias."""
+        words = F.words_of(prompt)
+        toks = F.token_set(words, self.bigrams)
+        raw = F.dense_features(prompt, words, toks)
+        choices = raw["choices"]
+        dense = 0.0
+        for name, (mean, sd, weight) in self.dense.items():
+            z = (raw[name] - mean) / sd
+            dense += weight * z
+            if choices:
+                dense += self.mc_dense.get(name, 0.0) * z
+        table = self.tokens
+        hits = sum(table[t] for t in toks if t in table)
+        token = self.token_weight * hits / math.sqrt(len(toks) + 1)
+        return dense, token, raw
+
+    def logit(self, prompt: str) -> float:
+        dense, token, _ = self.logit_parts(prompt)
+        return self.bias + dense + token
+
+    def calibrate(self, logit: float) -> float:
+        """Empirical CDF of the training logits, linearly interpolated, in [0, 1]."""
+        q = self.quantiles
+        if logit <= q[0]:
+            return 0.0
+        if logit >= q[-1]:
+            return 1.0
+        i = bisect_left(q, logit)
+        lo, hi = q[i - 1], q[i]
+        frac = (logit - lo) / (hi - lo) if hi > lo else 0.0
+        return (i - 1 + frac) / (len(q) - 1)
+
+    def probability(self, logit: float) -> float:
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": "switchyard-complexity-linear/1",
+            "bias": self.bias,
+            "dense": {k: list(v) for k, v in self.dense.items()},
+            "mc_dense": self.mc_dense,
+            "token_weight": self.token_weight,
+            "bigrams": self.bigrams,
+            "quantiles": list(self.quantiles),
+            "tokens": dict(sorted(self.tokens.items())),
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> LinearModel:
+        if doc.get("format") != "switchyard-complexity-linear/1":
+            raise ValueError(f"unknown complexity model format {doc.get('format')!r}")
+        return cls(
+            bias=float(doc["bias"]),
+            dense={k: (float(m), float(s), float(w)) for k, (m, s, w) in doc["dense"].items()},
+            mc_dense={k: float(v) for k, v in doc["mc_dense"].items()},
+            tokens={k: float(v) for k, v in doc["tokens"].items()},
+            token_weight=float(doc["token_weight"]),
+            bigrams=bool(doc["bigrams"]),
+            quantiles=tuple(float(x) for x in doc["quantiles"]),
+            meta=dict(doc.get("meta", {})),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> LinearModel:
+        return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+    def save(self, path: Path) -> None:
+        text = json.dumps(self.to_json(), indent=0, sort_keys=False, separators=(",", ":"))
+        path.write_text(text + "\n", encoding="utf-8")

@@ -1,0 +1,197 @@
+"""Deterministic training of the learned complexity model.
+
+``python manage.py train_router`` (or :func:`build_artefact`) trains on ``mmlu_dev.csv``
+plus the GSM8K *train* rows and writes ``learned_v1.json`` next to this file, together
+with ``learned_v1.report.json`` (its evaluation). Needs numpy + scikit-learn (training
+only; inference in :mod:`.model` is pure Python).
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import features as F
+from .data import Row
+from .model import LinearModel
+
+if TYPE_CHECKING:
+    import numpy as np
+    from scipy import sparse
+
+ARTEFACT = Path(__file__).resolve().parent / "learned_v1.json"
+REPORT = Path(__file__).resolve().parent / "learned_v1.report.json"
+QUANTILES = 200
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    target: str = "help"  # "help": strong right AND weak wrong; "weak_wrong": weak wrong
+    C: float = 0.1  # inverse L2 strength of the logistic regression
+    min_df: int = 3  # a word must occur in this many training prompts...
+    min_domains: int = 3  # ...spread over this many subjects (GSM8K counts as one)
+    bigrams: bool = False
+    token_weight: float = 1.0
+    domain_power: float = 0.0  # sample weight ~ subject size ** -power
+    mc_interactions: bool = True  # dense features crossed with "has answer choices"
+    prune: float = 1e-3  # word weights below this are not shipped
+
+
+Featurised = tuple[dict[str, float], frozenset[str]]
+_CACHE: dict[tuple[str, bool], Featurised] = {}
+
+
+def featurise(prompt: str, bigrams: bool) -> Featurised:
+    key = (prompt, bigrams)
+    if key not in _CACHE:
+        words = F.words_of(prompt)
+        tokens = F.token_set(words, bigrams)
+        _CACHE[key] = (F.dense_features(prompt, words, tokens), frozenset(tokens))
+    return _CACHE[key]
+
+
+def label(row: Row, target: str) -> int:
+    if target == "help":
+        return int(row.strong_correct and not row.weak_correct)
+    if target == "weak_wrong":
+        return int(not row.weak_correct)
+    raise ValueError(f"unknown target {target!r}")
+
+
+def _vocabulary(feats: list[Featurised], rows: list[Row], cfg: TrainConfig) -> list[str]:
+    df: collections.Counter[str] = collections.Counter()
+    domains: dict[str, set[str]] = collections.defaultdict(set)
+    for (_, tokens), row in zip(feats, rows):
+        df.update(tokens)
+        for t in tokens:
+            domains[t].add(row.domain)
+    return sorted(t for t, n in df.items() if n >= cfg.min_df and len(domains[t]) >= cfg.min_domains)
+
+
+def _sample_weights(rows: list[Row], power: float) -> np.ndarray:
+    import numpy as np
+
+    sizes = collections.Counter(r.domain for r in rows)
+    w = np.array([sizes[r.domain] ** -power for r in rows], dtype=float)
+    return w / w.mean()
+
+
+def _design(
+    feats: list[Featurised], vocab: dict[str, int], stats: np.ndarray, cfg: TrainConfig
+) -> sparse.csr_matrix:
+    import numpy as np
+    from scipy import sparse
+
+    ind: list[int] = []
+    val: list[float] = []
+    ptr = [0]
+    for _, tokens in feats:
+        cols = sorted(vocab[t] for t in tokens if t in vocab)
+        ind.extend(cols)
+        val.extend([cfg.token_weight / math.sqrt(len(tokens) + 1)] * len(cols))
+        ptr.append(len(ind))
+    x_tok = sparse.csr_matrix((val, ind, ptr), shape=(len(feats), len(vocab)))
+    raw = np.array([[d[n] for n in F.DENSE] for d, _ in feats])
+    z = (raw - stats[0]) / stats[1]
+    parts = [x_tok, sparse.csr_matrix(z)]
+    if cfg.mc_interactions:
+        parts.append(sparse.csr_matrix(z * raw[:, [F.DENSE.index("choices")]]))
+    return sparse.hstack(parts).tocsr()
+
+
+def fit(rows: list[Row], cfg: TrainConfig | None = None) -> LinearModel:
+    """Train a :class:`LinearModel` on ``rows`` (deterministic: lbfgs, sorted vocabulary)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    cfg = cfg or TrainConfig()
+    feats = [featurise(r.prompt, cfg.bigrams) for r in rows]
+    vocab = _vocabulary(feats, rows, cfg)
+    index = {t: i for i, t in enumerate(vocab)}
+    raw = np.array([[d[n] for n in F.DENSE] for d, _ in feats])
+    stats = np.vstack([raw.mean(0), raw.std(0)])
+    stats[1][stats[1] < 1e-9] = 1.0
+    x = _design(feats, index, stats, cfg)
+    y = np.array([label(r, cfg.target) for r in rows])
+    clf = LogisticRegression(C=cfg.C, max_iter=5000, tol=1e-6)
+    clf.fit(x, y, sample_weight=_sample_weights(rows, cfg.domain_power))
+    return _export(clf, vocab, stats, cfg, x, rows)
+
+
+def _export(clf: Any, vocab: list[str], stats: Any, cfg: TrainConfig, x: Any, rows: list[Row]) -> LinearModel:
+    import numpy as np
+
+    coef = clf.coef_.ravel()
+    n_tok, n_dense = len(vocab), len(F.DENSE)
+    tokens = {t: round(float(w), 5) for t, w in zip(vocab, coef[:n_tok]) if abs(w) >= cfg.prune}
+    dense = {
+        n: (round(float(stats[0][i]), 6), round(float(stats[1][i]), 6), round(float(coef[n_tok + i]), 6))
+        for i, n in enumerate(F.DENSE)
+    }
+    mc = {}
+    if cfg.mc_interactions:
+        mc = {n: round(float(coef[n_tok + n_dense + i]), 6) for i, n in enumerate(F.DENSE)}
+    logits = np.sort(clf.decision_function(x))
+    ranks = np.linspace(0, len(logits) - 1, QUANTILES + 1)
+    quantiles = tuple(round(float(v), 6) for v in np.interp(ranks, np.arange(len(logits)), logits))
+    meta = {"config": asdict(cfg), "train_rows": len(rows), "vocabulary": len(tokens)}
+    return LinearModel(
+        bias=round(float(clf.intercept_[0]), 6),
+        dense=dense,
+        mc_dense=mc,
+        tokens=tokens,
+        token_weight=cfg.token_weight,
+        bigrams=cfg.bigrams,
+        quantiles=_strictly_increasing(quantiles),
+        meta=meta,
+    )
+
+
+def _strictly_increasing(values: tuple[float, ...]) -> tuple[float, ...]:
+    out: list[float] = []
+    for v in values:
+        out.append(v if not out or v > out[-1] else out[-1] + 1e-6)
+    return tuple(out)
+
+
+def build_artefact(
+    data_path: str | Path | None = None,
+    cfg: TrainConfig | None = None,
+    artefact: Path = ARTEFACT,
+    report: Path | None = REPORT,
+    folds: int = 5,
+) -> dict[str, Any]:
+    """Train on mmlu_dev + GSM8K train, write the artefact and (optionally) its report.
+
+    The report holds the shipped model's GSM8K-test numbers and the subject-grouped CV
+    numbers of the same configuration; tests check the artefact reproduces them.
+    """
+    import json
+
+    from . import evaluate as E
+    from .data import gsm8k_split, load_mmlu
+
+    cfg = cfg or TrainConfig()
+    gsm_train, gsm_test = gsm8k_split(data_path)
+    model = fit(load_mmlu(data_path) + gsm_train, cfg)
+    model.meta["version"] = "v1"
+    model.save(artefact)
+    summary: dict[str, Any] = {"artefact": artefact.name, "config": asdict(cfg)}
+    if report is not None:
+        scores = [model.calibrate(model.logit(r.prompt)) for r in gsm_test]
+        summary["gsm8k-test"] = _brief(E._summary(scores, gsm_test))
+        oof, per_fold = E._fold_scores(load_mmlu(data_path), gsm_train, folds, cfg)
+        summary["mmlu-heldout-subjects"] = {
+            **_brief(E._summary(oof, load_mmlu(data_path))),
+            "fold_apgr": [round(x, 4) for x in per_fold],
+            "folds": folds,
+        }
+        report.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    return summary
+
+
+def _brief(res: dict[str, Any]) -> dict[str, float]:
+    return {k: round(res[k], 4) for k in ("apgr", "cpt50", "cpt80")}

@@ -1,0 +1,23 @@
+"""Rebuild the learned complexity artefact deterministically (needs numpy + scikit-learn)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from routing.complexity.train import build_artefact
+
+
+class Command(BaseCommand):
+    help = "Train routing/complexity/learned_v1.json (and its report) from the RouteLLM data."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--data", default=None, help="routellm data folder (default: ../shared/data/routellm)")
+        parser.add_argument("--no-report", action="store_true", help="skip the evaluation report")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        kwargs: dict[str, Any] = {"report": None} if opts["no_report"] else {}
+        summary = build_artefact(opts["data"], **kwargs)
+        self.stdout.write(json.dumps(summary, indent=1))
