@@ -137,7 +137,7 @@ def _exhausted(
 ) -> GatewayError:
     details = [a.as_dict() for a in ctx.attempts]
     if last is None:
-        if len(plan.attempts) == 1 and skipped:
+        if not plan.route and skipped:
             return GatewayError(
                 400, skipped[0].error, "invalid_request_error", "provider_not_configured", "model"
             )
