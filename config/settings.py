@@ -127,6 +127,8 @@ SWITCHYARD_COOLDOWN_FAILURES = env.int("SWITCHYARD_COOLDOWN_FAILURES", default=3
 # Pace of the built-in simulator (tokens per second); tests speed it up.
 SWITCHYARD_SIM_TOKENS_PER_SECOND = env.float("SWITCHYARD_SIM_TOKENS_PER_SECOND", default=40.0)
 SWITCHYARD_SIM_FIRST_TOKEN_SECONDS = env.float("SWITCHYARD_SIM_FIRST_TOKEN_SECONDS", default=0.25)
+# Response cache TTL for direct model requests (routes set their own); 0 = off.
+SWITCHYARD_CACHE_TTL = env.int("SWITCHYARD_CACHE_TTL", default=0)
 SWITCHYARD_USAGE_FLUSH_SECONDS = env.float("SWITCHYARD_USAGE_FLUSH_SECONDS", default=0.2)
 # The playground spends real money: outside local development it needs a login.
 PLAYGROUND_REQUIRE_LOGIN = env.bool("PLAYGROUND_REQUIRE_LOGIN", default=not DEBUG)

@@ -90,7 +90,16 @@ class AliasAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "created_at", "revoked_at"]
+    list_display = [
+        "name",
+        "prefix",
+        "rpm",
+        "tpm",
+        "budget_usd",
+        "allowed_regions",
+        "created_at",
+        "revoked_at",
+    ]
     readonly_fields = ["prefix", "created_at"]
     actions = ["revoke"]
 

@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from routing import gateway
 from routing.auth import authenticate
+from routing.cache import directives
 from routing.catalog import ModelEntry
 from routing.context import CallContext
 from routing.errors import GatewayError, invalid, model_not_found
@@ -115,6 +116,11 @@ def _headers(response: HttpResponse, ctx: CallContext) -> HttpResponse:
     if ctx.decision:
         response["x-switchyard-decision"] = ctx.decision.encode("ascii", "replace").decode()
     response["x-switchyard-attempts"] = str(len(ctx.attempts))
+    response["x-switchyard-cache"] = "hit" if ctx.cache_hit else "miss"
+    if ctx.cache_hit and ctx.saved_usd is not None:
+        response["x-switchyard-saved-usd"] = f"{ctx.saved_usd:.8f}"
+    for name, value in ctx.limit_headers.items():
+        response[name] = value
     return response
 
 
@@ -129,9 +135,10 @@ async def chat_completions(request: HttpRequest) -> HttpResponse:
         query_type=_query_type(request, chat),
         allowed_regions=key.allowed_regions,
     )
+    ctx.cache_read, ctx.cache_write = directives(request.headers.get("cache-control", ""))
     try:
         if chat.stream:
-            session = await gateway.open_stream(chat, snapshot, ctx)
+            session = await gateway.open_stream(chat, snapshot, ctx, key)
             include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
             response: HttpResponse = StreamingHttpResponse(
                 sse(session, include_usage), content_type="text/event-stream"
@@ -139,7 +146,7 @@ async def chat_completions(request: HttpRequest) -> HttpResponse:
             response["cache-control"] = "no-cache"
             response["x-accel-buffering"] = "no"
             return _headers(response, ctx)
-        completion = await gateway.complete(chat, snapshot, ctx)
+        completion = await gateway.complete(chat, snapshot, ctx, key)
     except GatewayError as err:
         err.headers.setdefault("x-request-id", ctx.request_id)
         raise

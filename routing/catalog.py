@@ -26,6 +26,8 @@ class ProviderEntry:
     configured: bool
     reason: str  # why it is not configured ("" when it is)
     region: str
+    rpm: int | None = None
+    tpm: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,8 @@ class ModelEntry:
     prices_ref: str
     region: str
     note: str
+    rpm: int | None = None
+    tpm: int | None = None
 
     @property
     def simulated(self) -> bool:
@@ -59,7 +63,9 @@ class KeyEntry:
     name: str
     active: bool
     allowed_regions: frozenset[str] = frozenset()
-    extra: dict[str, Any] = field(default_factory=dict)
+    rpm: int | None = None
+    tpm: int | None = None
+    budget_usd: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +125,8 @@ def _provider_entry(provider: Any) -> ProviderEntry:
         configured=not reason,
         reason=reason,
         region=provider.region,
+        rpm=provider.rpm,
+        tpm=provider.tpm,
     )
 
 
@@ -136,6 +144,8 @@ def _model_entry(model: Any, provider: ProviderEntry) -> ModelEntry:
         prices_ref=model.prices_ref,
         region=model.region or provider.region,
         note=model.note,
+        rpm=model.rpm,
+        tpm=model.tpm,
     )
 
 
@@ -153,7 +163,9 @@ def load_snapshot(version: int) -> Snapshot:
         for a in Alias.objects.select_related("model__provider")
     }
     keys = {
-        k.key_hash: KeyEntry(k.id, k.name, k.active, regions(k.allowed_regions))
+        k.key_hash: KeyEntry(
+            k.id, k.name, k.active, regions(k.allowed_regions), k.rpm, k.tpm, k.budget_usd
+        )
         for k in ApiKey.objects.all()
     }
     return Snapshot(version, models, aliases, keys, load_routes())

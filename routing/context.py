@@ -57,6 +57,10 @@ class CallContext:
     allowed_regions: frozenset[str] = frozenset()
     extra_costs: list[Decimal | None] = field(default_factory=list)
     model_cost_override: bool = False  # extra_costs already hold the answering call's cost
+    limit_headers: dict[str, str] = field(default_factory=dict)
+    cache_read: bool = True
+    cache_write: bool = True
+    saved_usd: Decimal | None = None
 
     @property
     def latency_ms(self) -> float:
@@ -70,6 +74,8 @@ class CallContext:
 
     def cost(self) -> Decimal | None:
         """Cost of the answering call plus any other calls (ensemble members, a judge)."""
+        if self.cache_hit:
+            return Decimal(0)
         main: Decimal | None = Decimal(0)
         if self.model is not None and not self.model_cost_override:
             main = (
@@ -106,4 +112,5 @@ class CallContext:
             "decision": self.decision[:300],
             "query_type": self.query_type,
             "cache_hit": self.cache_hit,
+            "saved_usd": self.saved_usd,
         }

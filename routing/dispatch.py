@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 
-from routing import cooldown
+from routing import cooldown, guards
 from routing.context import AttemptLog, CallContext
 from routing.errors import GatewayError
 from routing.plan import Attempt, Plan
@@ -22,6 +22,7 @@ from routing.pricing import TokenUsage
 from routing.providers import Chunk, Completion, UpstreamError, adapter_for
 
 T = TypeVar("T")
+QUOTA = "provider quota per minute reached"
 
 
 @dataclass
@@ -104,6 +105,8 @@ async def _unavailable(attempt: Attempt, single: bool) -> str:
         return f"{provider.name} {provider.reason}"
     if not single and await cooldown.cooling(attempt.model.id):
         return "cooling down after repeated failures"
+    if not await guards.provider_slot(attempt.model):
+        return QUOTA
     return ""
 
 
@@ -136,6 +139,16 @@ def _exhausted(
     plan: Plan, ctx: CallContext, last: UpstreamError | None, skipped: list[AttemptLog]
 ) -> GatewayError:
     details = [a.as_dict() for a in ctx.attempts]
+    if last is None and skipped and all(s.error == QUOTA for s in skipped):
+        ctx.error_type = "quota"
+        return GatewayError(
+            429,
+            "The upstream's quota per minute is used up; try again shortly.",
+            "rate_limit_error",
+            "upstream_quota",
+            headers={"Retry-After": "5"},
+            details=details,
+        )
     if last is None:
         if not plan.route and skipped:
             return GatewayError(

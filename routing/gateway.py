@@ -1,4 +1,4 @@
-"""The one code path every consumer takes: plan, dispatch, usage record.
+"""The one code path every consumer takes: plan, guards, cache, dispatch, usage record.
 
 `/v1` (routing/api.py), the playground and batch jobs all call these functions.
 """
@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from routing import dispatch, latency, records
-from routing.catalog import Snapshot
+from routing import cache, dispatch, guards, latency, records
+from routing.catalog import KeyEntry, Snapshot
 from routing.complexity import get_estimator
 from routing.context import CallContext
 from routing.errors import GatewayError, invalid
 from routing.plan import Plan
-from routing.policies import PolicyInput, plan_for
+from routing.policies import DEFAULT_OUTPUT_ESTIMATE, PolicyInput, plan_for
 from routing.providers import Chunk, Completion, UpstreamError
 from routing.schemas import ChatRequest
 
@@ -62,16 +62,32 @@ def policy_input(chat: ChatRequest, ctx: CallContext) -> PolicyInput:
     )
 
 
-def plan(chat: ChatRequest, snapshot: Snapshot, ctx: CallContext) -> Plan:
-    chosen = plan_for(policy_input(chat, ctx), snapshot, latency.snapshot(), score_prompt)
+def plan(chat: ChatRequest, snapshot: Snapshot, ctx: CallContext) -> tuple[Plan, PolicyInput]:
+    inp = policy_input(chat, ctx)
+    chosen = plan_for(inp, snapshot, latency.snapshot(), score_prompt)
     ctx.route, ctx.decision = chosen.route, chosen.reason
-    return chosen
+    return chosen, inp
+
+
+def estimate(chosen: Plan, inp: PolicyInput) -> tuple[int, Decimal | None]:
+    """Tokens and USD to reserve: the priciest attempt (all of them for an ensemble)."""
+    output = inp.output_tokens or DEFAULT_OUTPUT_ESTIMATE
+    costs = [
+        a.model.estimate_cost(inp.input_tokens, a.params.get("max_tokens") or output)
+        for a in chosen.attempts
+    ]
+    if any(c is None for c in costs):
+        return inp.input_tokens + output, None
+    known = [c for c in costs if c is not None]
+    total = sum(known, Decimal(0)) if chosen.strategy == "ensemble" else max(known)
+    return inp.input_tokens + output, total
 
 
 def _failed(ctx: CallContext, err: GatewayError) -> None:
     ctx.status = "error"
     ctx.http_status = err.status
     ctx.error_type = ctx.error_type or err.code or err.type
+    err.headers.update(ctx.limit_headers)
     records.submit(ctx.record())
 
 
@@ -80,20 +96,53 @@ def _cancelled(ctx: CallContext) -> None:
 
 
 def _observe(ctx: CallContext) -> None:
-    if ctx.model is not None and ctx.status == "ok":
+    if ctx.model is not None and ctx.status == "ok" and not ctx.cache_hit:
         latency.observe(ctx.model.id, ctx.ttft_ms, ctx.usage.output_tokens, ctx.latency_ms)
 
 
-async def complete(chat: ChatRequest, snapshot: Snapshot, ctx: CallContext) -> Completion:
+async def _cached(
+    chat: ChatRequest, snapshot: Snapshot, ctx: CallContext, key: KeyEntry | None
+) -> tuple[str, int, cache.Cached | None]:
+    ttl = cache.ttl_for(chat, snapshot)
+    if ttl <= 0:
+        return "", 0, None
+    name = cache.cache_key(chat, ctx.query_type)
+    hit = await cache.lookup(name) if ctx.cache_read else None
+    if hit is not None:
+        await guards.admit(ctx, key, 0, None, count_only=True)
+        ctx.cache_hit, ctx.model = True, snapshot.resolve(hit.model)
+        ctx.usage, ctx.saved_usd = hit.usage, hit.cost
+        ctx.first_token_at = ctx.started
+    return name, ttl, hit
+
+
+async def _complete(
+    chat: ChatRequest, snapshot: Snapshot, ctx: CallContext, key: KeyEntry | None
+) -> Completion:
+    chosen, inp = plan(chat, snapshot, ctx)
+    name, ttl, hit = await _cached(chat, snapshot, ctx, key)
+    if hit is not None:
+        return Completion(body=hit.body, usage=hit.usage)
+    reservation = await guards.admit(ctx, key, *estimate(chosen, inp))
     try:
-        chosen = plan(chat, snapshot, ctx)
-        body = chat.upstream_body()
         if chosen.strategy == "ensemble":
             from routing.ensemble import complete_ensemble
 
-            completion = await complete_ensemble(chosen, body, ctx)
+            completion = await complete_ensemble(chosen, chat.upstream_body(), ctx)
         else:
-            completion = await dispatch.complete(chosen, body, ctx)
+            completion = await dispatch.complete(chosen, chat.upstream_body(), ctx)
+    finally:
+        await guards.settle(reservation, ctx)
+    if ttl and ctx.cache_write:
+        await cache.store(name, ttl, completion.body, ctx)
+    return completion
+
+
+async def complete(
+    chat: ChatRequest, snapshot: Snapshot, ctx: CallContext, key: KeyEntry | None = None
+) -> Completion:
+    try:
+        completion = await _complete(chat, snapshot, ctx, key)
     except GatewayError as err:
         _failed(ctx, err)
         raise
@@ -109,19 +158,41 @@ async def complete(chat: ChatRequest, snapshot: Snapshot, ctx: CallContext) -> C
 class StreamSession:
     """An opened stream: iterate `chunks()` once; the usage record is written when it ends."""
 
-    def __init__(self, ctx: CallContext, opened: dispatch.OpenStream, messages: list[Any]) -> None:
+    def __init__(
+        self,
+        ctx: CallContext,
+        head: list[Chunk],
+        rest: AsyncIterator[Chunk],
+        messages: list[Any],
+        reservation: guards.Reservation | None = None,
+        cache_slot: tuple[str, int] = ("", 0),
+    ) -> None:
         self.ctx = ctx
-        self.opened = opened
+        self.head = head
+        self.rest = rest
         self.messages = messages
+        self.reservation = reservation
+        self.cache_slot = cache_slot
+        self.text: list[str] = []
+        self.finish = ""
+        self.tools = False
+
+    def _track(self, chunk: Chunk) -> None:
+        dispatch.track(self.ctx, chunk)
+        self.text.append(chunk.text)
+        self.finish = chunk.finish_reason or self.finish
+        self.tools = self.tools or any(
+            (c.get("delta") or {}).get("tool_calls") for c in chunk.data.get("choices") or ()
+        )
 
     async def chunks(self) -> AsyncIterator[Chunk]:
         ctx = self.ctx
         try:
-            for chunk in self.opened.head:
-                dispatch.track(ctx, chunk)
+            for chunk in self.head:
+                self._track(chunk)
                 yield chunk
-            async for chunk in self.opened.rest:
-                dispatch.track(ctx, chunk)
+            async for chunk in self.rest:
+                self._track(chunk)
                 yield chunk
         except UpstreamError as err:
             ctx.status, ctx.http_status, ctx.error_type = "error", 502, err.kind
@@ -130,21 +201,48 @@ class StreamSession:
             _cancelled(ctx)
             raise
         finally:
-            await self.opened.rest.aclose()  # type: ignore[attr-defined]
-            dispatch.fill_estimates(ctx, self.messages)
-            _observe(ctx)
-            records.submit(ctx.record())
+            await self._finish()
+
+    async def _finish(self) -> None:
+        ctx = self.ctx
+        await self.rest.aclose()  # type: ignore[attr-defined]
+        dispatch.fill_estimates(ctx, self.messages)
+        if self.reservation is not None:
+            await guards.settle(self.reservation, ctx)
+        name, ttl = self.cache_slot
+        if ttl and ctx.status == "ok" and ctx.cache_write and not self.tools and self.finish:
+            body = cache.completion_from_stream(ctx, "".join(self.text), self.finish)
+            await cache.store(name, ttl, body, ctx)
+        _observe(ctx)
+        records.submit(ctx.record())
 
 
-async def open_stream(chat: ChatRequest, snapshot: Snapshot, ctx: CallContext) -> StreamSession:
+async def _open(
+    chat: ChatRequest, snapshot: Snapshot, ctx: CallContext, key: KeyEntry | None
+) -> StreamSession:
     body = chat.upstream_body()
+    chosen, inp = plan(chat, snapshot, ctx)
+    if chosen.strategy == "ensemble":
+        raise invalid(
+            "Ensemble routes answer without streaming: send stream=false.", param="stream"
+        )
+    name, ttl, hit = await _cached(chat, snapshot, ctx, key)
+    if hit is not None:
+        return StreamSession(ctx, [], cache.replay(hit), body["messages"])
+    reservation = await guards.admit(ctx, key, *estimate(chosen, inp))
     try:
-        chosen = plan(chat, snapshot, ctx)
-        if chosen.strategy == "ensemble":
-            raise invalid(
-                "Ensemble routes answer without streaming: send stream=false.", param="stream"
-            )
         opened = await dispatch.open_stream(chosen, body, ctx)
+    except BaseException:
+        await guards.settle(reservation, ctx)
+        raise
+    return StreamSession(ctx, opened.head, opened.rest, body["messages"], reservation, (name, ttl))
+
+
+async def open_stream(
+    chat: ChatRequest, snapshot: Snapshot, ctx: CallContext, key: KeyEntry | None = None
+) -> StreamSession:
+    try:
+        return await _open(chat, snapshot, ctx, key)
     except GatewayError as err:
         _failed(ctx, err)
         raise
@@ -152,4 +250,3 @@ async def open_stream(chat: ChatRequest, snapshot: Snapshot, ctx: CallContext) -
         _cancelled(ctx)
         records.submit(ctx.record())
         raise
-    return StreamSession(ctx, opened, body["messages"])

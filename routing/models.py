@@ -39,6 +39,12 @@ class Provider(models.Model):
     prices_source = models.CharField(
         max_length=60, blank=True, help_text="genai-prices provider id the prices come from."
     )
+    rpm = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The upstream's request quota per minute (all its models)."
+    )
+    tpm = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The upstream's token quota."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -76,6 +82,8 @@ class Model(models.Model):
     )
     region = models.CharField(max_length=40, blank=True, help_text="Overrides the provider's.")
     note = models.CharField(max_length=250, blank=True)
+    rpm = models.PositiveIntegerField(null=True, blank=True, help_text="Upstream quota per minute.")
+    tpm = models.PositiveIntegerField(null=True, blank=True, help_text="Upstream token quota.")
 
     class Meta:
         ordering = ["provider__slug", "model_id"]
@@ -120,6 +128,11 @@ class ApiKey(models.Model):
         max_length=200,
         blank=True,
         help_text="Comma-separated regions this key may reach (empty: any).",
+    )
+    rpm = models.PositiveIntegerField(null=True, blank=True, help_text="Requests per minute.")
+    tpm = models.PositiveIntegerField(null=True, blank=True, help_text="Tokens per minute.")
+    budget_usd = models.DecimalField(
+        max_digits=12, decimal_places=4, null=True, blank=True, help_text="USD per calendar month."
     )
 
     class Meta:
@@ -171,6 +184,13 @@ class UsageRecord(models.Model):
     decision = models.CharField(max_length=300, blank=True)
     query_type = models.CharField(max_length=40, blank=True)
     cache_hit = models.BooleanField(default=False)
+    saved_usd = models.DecimalField(
+        max_digits=14,
+        decimal_places=8,
+        null=True,
+        blank=True,
+        help_text="Cache hits: what it would have cost.",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -61,8 +61,18 @@ def lookup(prices_ref: str) -> tuple[Provider, ModelInfo] | None:
         return None
 
 
-def cost(prices_ref: str, usage: TokenUsage, when: dt.datetime | None = None) -> Decimal | None:
-    """USD for this usage, or None when the model has no known price."""
+def cost(
+    prices_ref: str,
+    usage: TokenUsage,
+    when: dt.datetime | None = None,
+    price_context: dict[str, str] | None = None,
+) -> Decimal | None:
+    """USD for this usage, or None when the model has no known price.
+
+    ``price_context`` selects request-specific price variants of the price data, e.g.
+    ``{"processing": "batch"}`` or ``{"service_tier": "flex"}``; models without such a
+    variant keep their standard prices.
+    """
     found = lookup(prices_ref) if prices_ref else None
     if found is None:
         return None
@@ -73,7 +83,9 @@ def cost(prices_ref: str, usage: TokenUsage, when: dt.datetime | None = None) ->
         cache_read_tokens=usage.cache_read_tokens or None,
         cache_write_tokens=usage.cache_write_tokens or None,
     )
-    return model.calc_price(gp_usage, provider, genai_request_timestamp=when).total_price
+    return model.calc_price(
+        gp_usage, provider, genai_request_timestamp=when, price_context=price_context
+    ).total_price
 
 
 def _base(price: Decimal | TieredPrices | None) -> Decimal | None:

@@ -23,6 +23,10 @@ class SharedState(Protocol):
     async def set_until(self, key: str, seconds: float) -> None: ...
     async def is_set(self, key: str) -> bool: ...
     async def incr_window(self, key: str, seconds: float) -> int: ...
+    async def add(self, key: str, amount: int, seconds: float) -> int: ...
+    async def get_bytes(self, key: str) -> bytes | None: ...
+    async def set_bytes(self, key: str, value: bytes, seconds: float) -> None: ...
+    async def init_if_missing(self, key: str, value: int, seconds: float) -> None: ...
 
 
 class LocalState:
@@ -31,6 +35,7 @@ class LocalState:
     def __init__(self) -> None:
         self._ints: dict[str, int] = {}
         self._expiry: dict[str, float] = {}
+        self._bytes: dict[str, bytes] = {}
 
     async def get_int(self, key: str) -> int:
         return self._ints.get(key, 0)
@@ -52,6 +57,36 @@ class LocalState:
             await self.set_until(key + ":win", seconds)
         self._ints[key] = self._ints.get(key, 0) + 1
         return self._ints[key]
+
+    def _live(self, key: str) -> bool:
+        until = self._expiry.get(key)
+        if until is not None and until <= time.monotonic():
+            self._expiry.pop(key, None)
+            self._ints.pop(key, None)
+            self._bytes.pop(key, None)
+            return False
+        return key in self._ints or key in self._bytes
+
+    async def add(self, key: str, amount: int, seconds: float) -> int:
+        if not self._live(key):
+            self._expiry[key] = time.monotonic() + seconds
+        self._ints[key] = self._ints.get(key, 0) + amount
+        return self._ints[key]
+
+    async def init_if_missing(self, key: str, value: int, seconds: float) -> None:
+        if not self._live(key):
+            self._ints[key] = value
+            self._expiry[key] = time.monotonic() + seconds
+
+    async def get_bytes(self, key: str) -> bytes | None:
+        return self._bytes.get(key) if self._live(key) else None
+
+    async def set_bytes(self, key: str, value: bytes, seconds: float) -> None:
+        if len(self._bytes) > 10_000:  # bounded: drop the oldest entries
+            for old in list(self._bytes)[:1000]:
+                self._bytes.pop(old, None)
+        self._bytes[key] = value
+        self._expiry[key] = time.monotonic() + seconds
 
 
 class RedisState:
@@ -95,6 +130,23 @@ class RedisState:
         pipe.pexpire(key, max(1, int(seconds * 1000)), nx=True)
         count, _ = await pipe.execute()
         return int(count)
+
+    async def add(self, key: str, amount: int, seconds: float) -> int:
+        pipe = self._client().pipeline()
+        pipe.incrby(key, amount)
+        pipe.pexpire(key, max(1, int(seconds * 1000)), nx=True)
+        value, _ = await pipe.execute()
+        return int(value)
+
+    async def init_if_missing(self, key: str, value: int, seconds: float) -> None:
+        await self._client().set(key, value, px=max(1, int(seconds * 1000)), nx=True)
+
+    async def get_bytes(self, key: str) -> bytes | None:
+        value = await self._client().get(key)
+        return bytes(value) if value is not None else None
+
+    async def set_bytes(self, key: str, value: bytes, seconds: float) -> None:
+        await self._client().set(key, value, px=max(1, int(seconds * 1000)))
 
 
 _state: SharedState | None = None

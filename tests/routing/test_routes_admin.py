@@ -16,9 +16,18 @@ from routing.routetable import DEFAULT_ROUTES, install_default_routes
 
 pytestmark = pytest.mark.usefixtures("providers")
 
-SUPPORT = {"routes": [{"slug": "support", "strategy": "fallback", "targets": [
-    {"model": "fakeai/deepseek-chat", "max_tokens": 256, "temperature": 0.3},
-    {"model": "fakeai/gpt-4o-mini"}]}]}
+SUPPORT = {
+    "routes": [
+        {
+            "slug": "support",
+            "strategy": "fallback",
+            "targets": [
+                {"model": "fakeai/deepseek-chat", "max_tokens": 256, "temperature": 0.3},
+                {"model": "fakeai/gpt-4o-mini"},
+            ],
+        }
+    ]
+}
 
 
 @pytest.fixture
@@ -52,14 +61,21 @@ def test_import_documented_shape_then_export_round_trips(tmp_path: Any) -> None:
 
 def test_invalid_import_changes_nothing_and_lists_every_problem(tmp_path: Any) -> None:
     """Any invalid route aborts the whole import, listing all problems."""
-    bad = {"routes": [
-        SUPPORT["routes"][0],
-        {"slug": "broken", "strategy": "rules", "targets": [
-            {"model": "nope/model", "temperature": 3},
-            {"model": "fakeai/gpt-4o", "max_tokens": 10_000_000},
-            {"model": "fakeai/gpt-4o", "query_type": ""},
-            {"model": "fakeai/gpt-4o-mini", "query_type": ""}]},
-    ]}
+    bad = {
+        "routes": [
+            SUPPORT["routes"][0],
+            {
+                "slug": "broken",
+                "strategy": "rules",
+                "targets": [
+                    {"model": "nope/model", "temperature": 3},
+                    {"model": "fakeai/gpt-4o", "max_tokens": 10_000_000},
+                    {"model": "fakeai/gpt-4o", "query_type": ""},
+                    {"model": "fakeai/gpt-4o-mini", "query_type": ""},
+                ],
+            },
+        ]
+    }
     with pytest.raises(CommandError) as err:
         import_json(bad, tmp_path)
     message = str(err.value)
@@ -74,16 +90,33 @@ def test_max_tokens_above_the_model_limit_is_refused(tmp_path: Any) -> None:
     from routing.models import Model
 
     Model.objects.filter(model_id="gpt-4o").update(context_window=128000)
-    bad = {"routes": [{"slug": "x", "strategy": "fallback",
-                       "targets": [{"model": "fakeai/gpt-4o", "max_tokens": 200000}]}]}
+    bad = {
+        "routes": [
+            {
+                "slug": "x",
+                "strategy": "fallback",
+                "targets": [{"model": "fakeai/gpt-4o", "max_tokens": 200000}],
+            }
+        ]
+    }
     with pytest.raises(CommandError, match="above the model's limit 128000"):
         import_json(bad, tmp_path)
 
 
 def test_unreachable_complexity_band_is_refused(tmp_path: Any) -> None:
     """An unbounded band before others makes them unreachable: refused."""
-    bad = {"routes": [{"slug": "x", "strategy": "complexity", "targets": [
-        {"model": "fakeai/gpt-4o"}, {"model": "fakeai/gpt-4o-mini", "max_score": 0.5}]}]}
+    bad = {
+        "routes": [
+            {
+                "slug": "x",
+                "strategy": "complexity",
+                "targets": [
+                    {"model": "fakeai/gpt-4o"},
+                    {"model": "fakeai/gpt-4o-mini", "max_score": 0.5},
+                ],
+            }
+        ]
+    }
     with pytest.raises(CommandError, match="unreachable"):
         import_json(bad, tmp_path)
 
@@ -95,22 +128,34 @@ def test_admin_requires_staff_login() -> None:
 
 
 def inline_post(route_fields: dict[str, Any], targets: list[dict[str, Any]]) -> dict[str, Any]:
-    data = {**route_fields, "targets-TOTAL_FORMS": str(len(targets)), "targets-INITIAL_FORMS": "0",
-            "targets-MIN_NUM_FORMS": "0", "targets-MAX_NUM_FORMS": "1000"}
+    data = {
+        **route_fields,
+        "targets-TOTAL_FORMS": str(len(targets)),
+        "targets-INITIAL_FORMS": "0",
+        "targets-MIN_NUM_FORMS": "0",
+        "targets-MAX_NUM_FORMS": "1000",
+    }
     for i, target in enumerate(targets):
         for name, value in target.items():
             data[f"targets-{i}-{name}"] = value
     return data
 
 
-ROUTE_FORM = {"slug": "web", "strategy": "fallback", "estimator": "learned", "fallbacks": "[]",
-              "cache_ttl_seconds": "0", "enabled": "on"}
+ROUTE_FORM = {
+    "slug": "web",
+    "strategy": "fallback",
+    "estimator": "learned",
+    "fallbacks": "[]",
+    "cache_ttl_seconds": "0",
+    "enabled": "on",
+}
 
 
 def test_admin_validation_names_the_field(staff: Client) -> None:
     """Saving a route with a bad target shows the problem and saves nothing."""
-    data = inline_post(ROUTE_FORM, [{"position": "0", "model": "nope/x", "temperature": "2.5",
-                                     "fallbacks": "[]"}])
+    data = inline_post(
+        ROUTE_FORM, [{"position": "0", "model": "nope/x", "temperature": "2.5", "fallbacks": "[]"}]
+    )
     response = staff.post("/admin/routing/route/add/", data)
     assert response.status_code == 200
     content = response.content.decode()

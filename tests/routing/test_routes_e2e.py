@@ -35,11 +35,15 @@ def last_record() -> UsageRecord:
     return UsageRecord.objects.order_by("-id").first()
 
 
-def ask(client: openai.OpenAI, model: str, stream: bool, **extra: Any) -> tuple[str, dict[str, str]]:
+def ask(
+    client: openai.OpenAI, model: str, stream: bool, **extra: Any
+) -> tuple[str, dict[str, str]]:
     """One request; returns the answer text and the response headers."""
     messages = [{"role": "user", "content": "route me"}]
     if not stream:
-        raw = client.chat.completions.with_raw_response.create(model=model, messages=messages, **extra)
+        raw = client.chat.completions.with_raw_response.create(
+            model=model, messages=messages, **extra
+        )
         return raw.parse().choices[0].message.content or "", dict(raw.headers)
     with client.chat.completions.with_streaming_response.create(
         model=model, messages=messages, stream=True, **extra
@@ -58,10 +62,16 @@ def test_route_headers_name_route_model_and_decision(client: openai.OpenAI, chai
     assert headers["x-switchyard-attempts"] == "1"
 
 
-def test_rules_by_metadata_and_header(client: openai.OpenAI, live_app: LiveServer, api_key: str) -> None:
+def test_rules_by_metadata_and_header(
+    client: openai.OpenAI, live_app: LiveServer, api_key: str
+) -> None:
     """metadata.query_type or the x-switchyard-query-type header picks the rule."""
-    make_route("types", "rules", {"model": BACKUP, "query_type": "faq", "max_tokens": 3},
-               {"model": PRIMARY})
+    make_route(
+        "types",
+        "rules",
+        {"model": BACKUP, "query_type": "faq", "max_tokens": 3},
+        {"model": PRIMARY},
+    )
     _, headers = ask(client, "route/types", stream=False, metadata={"query_type": "faq"})
     assert headers["x-switchyard-model"] == BACKUP
     assert last_record().query_type == "faq"
@@ -105,10 +115,17 @@ def test_failure_falls_back_to_next_model(
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
-def test_connection_refused_falls_back(client: openai.OpenAI, fake: FakeUpstream, stream: bool) -> None:
+def test_connection_refused_falls_back(
+    client: openai.OpenAI, fake: FakeUpstream, stream: bool
+) -> None:
     """A provider that refuses connections is skipped for the next one."""
-    dead = Provider.objects.create(slug="dead", name="Dead", protocol="openai",
-                                   base_url=f"http://127.0.0.1:{free_port()}/v1", api_key="k")
+    dead = Provider.objects.create(
+        slug="dead",
+        name="Dead",
+        protocol="openai",
+        base_url=f"http://127.0.0.1:{free_port()}/v1",
+        api_key="k",
+    )
     Model.objects.create(provider=dead, model_id="gone")
     make_route("dead-first", "fallback", {"model": "dead/gone"}, {"model": BACKUP})
     text, headers = ask(client, "route/dead-first", stream=stream)
@@ -124,7 +141,9 @@ def test_cut_after_first_byte_ends_with_error_not_stop(
     seen: list[Any] = []
     with pytest.raises(openai.APIError, match="mid-stream"):
         for chunk in client.chat.completions.create(
-            model="route/chain", messages=[{"role": "user", "content": "long answer please"}], stream=True
+            model="route/chain",
+            messages=[{"role": "user", "content": "long answer please"}],
+            stream=True,
         ):
             seen.append(chunk)
     assert seen, "some chunks arrived before the cut"
@@ -134,7 +153,9 @@ def test_cut_after_first_byte_ends_with_error_not_stop(
     assert record.model == PRIMARY and record.output_tokens > 0
 
 
-def test_bad_request_is_not_retried(client: openai.OpenAI, fake: FakeUpstream, chain: Route) -> None:
+def test_bad_request_is_not_retried(
+    client: openai.OpenAI, fake: FakeUpstream, chain: Route
+) -> None:
     """A 4xx request error is returned as is; the next model would reject it too."""
     fake.add_fault("gpt-4o", Fault.status_code(400))
     with pytest.raises(openai.BadRequestError):
@@ -142,7 +163,9 @@ def test_bad_request_is_not_retried(client: openai.OpenAI, fake: FakeUpstream, c
     assert [r.model for r in fake.requests] == ["gpt-4o"]
 
 
-def test_retry_after_is_honoured_for_a_single_model(client: openai.OpenAI, fake: FakeUpstream) -> None:
+def test_retry_after_is_honoured_for_a_single_model(
+    client: openai.OpenAI, fake: FakeUpstream
+) -> None:
     """A direct model that answers 429 with Retry-After is retried after that delay."""
     fake.add_fault("gpt-4o", Fault.status_code(429, retry_after=0.5))
     started = time.monotonic()
@@ -207,7 +230,13 @@ def test_ensemble_reports_each_model_and_failures_per_choice(
     client: openai.OpenAI, fake: FakeUpstream
 ) -> None:
     """An ensemble returns one choice per model; a failing member fails only its choice."""
-    make_route("panel", "ensemble", {"model": PRIMARY}, {"model": BACKUP}, {"model": "fakeai/deepseek-chat"})
+    make_route(
+        "panel",
+        "ensemble",
+        {"model": PRIMARY},
+        {"model": BACKUP},
+        {"model": "fakeai/deepseek-chat"},
+    )
     fake.add_fault("deepseek-chat", Fault.status_code(500), times=3)
     raw = client.chat.completions.with_raw_response.create(
         model="route/panel", messages=[{"role": "user", "content": "compare"}]
@@ -224,8 +253,13 @@ def test_ensemble_reports_each_model_and_failures_per_choice(
 def test_ensemble_judge_picks_an_answer(client: openai.OpenAI, fake: FakeUpstream) -> None:
     """With a judge model the response says which answer won and why."""
     fake.set_reply("deepseek-chat", "best: 1\nreason: it is more complete")
-    make_route("judged", "ensemble", {"model": PRIMARY}, {"model": BACKUP},
-               judge_model="fakeai/deepseek-chat")
+    make_route(
+        "judged",
+        "ensemble",
+        {"model": PRIMARY},
+        {"model": BACKUP},
+        judge_model="fakeai/deepseek-chat",
+    )
     raw = client.chat.completions.with_raw_response.create(
         model="route/judged", messages=[{"role": "user", "content": "compare"}]
     )

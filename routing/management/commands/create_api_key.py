@@ -1,5 +1,6 @@
 """Issue a Switchyard API key; the raw key is printed once, as the last line."""
 
+from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -12,8 +13,24 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="A label for the key, e.g. the app that uses it.")
+        parser.add_argument("--rpm", type=int, help="Requests per minute.")
+        parser.add_argument("--tpm", type=int, help="Tokens per minute.")
+        parser.add_argument("--budget-usd", type=Decimal, help="USD per calendar month.")
+        parser.add_argument("--regions", default="", help="Comma-separated allowed regions.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        key, raw = ApiKey.issue(options["name"])
-        self.stdout.write(f"Created API key '{key.name}' (id {key.id}). It is shown only once:")
+        key, raw = ApiKey.issue(
+            options["name"],
+            rpm=options["rpm"],
+            tpm=options["tpm"],
+            budget_usd=options["budget_usd"],
+            allowed_regions=options["regions"],
+        )
+        limits = ", ".join(
+            f"{name} {options[name]}" for name in ("rpm", "tpm", "budget_usd") if options[name]
+        )
+        self.stdout.write(
+            f"Created API key '{key.name}' (id {key.id}{'; ' + limits if limits else ''}). "
+            "It is shown only once:"
+        )
         self.stdout.write(raw)
