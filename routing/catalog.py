@@ -6,6 +6,7 @@ bumped the shared configuration version (one small read per request).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from routing.state import CONFIG_VERSION_KEY, get_state
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +218,11 @@ _current: Snapshot | None = None
 async def current() -> Snapshot:
     """The up-to-date snapshot; reloaded off the event loop when the version moved."""
     global _current
-    version = await get_state().get_int(CONFIG_VERSION_KEY)
+    try:
+        version = await get_state().get_int(CONFIG_VERSION_KEY)
+    except Exception:  # noqa: BLE001 - shared state away: keep serving the last configuration
+        log.warning("config version unreadable (shared state away); using the loaded snapshot")
+        version = _current.version if _current is not None else -1
     snap = _current
     if snap is not None and snap.version == version:
         return snap

@@ -75,8 +75,13 @@ def fake(fake_upstream: FakeUpstream) -> Iterator[FakeUpstream]:
 
 @pytest.fixture(autouse=True)
 def _fresh_state() -> Iterator[None]:
-    """Each test starts with an empty local shared state and reloads the catalog snapshot."""
+    """Each test starts with empty shared state (local memory, or a flushed Redis database)
+    and reloads the catalog snapshot."""
     state._state = None
+    if settings.REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()
     catalog.invalidate_local()
     yield
     records.writer.flush(10)

@@ -111,8 +111,9 @@ def test_budget_refuses_before_any_upstream_call(live_app: LiveServer, fake: Fak
     assert fake.requests == []
 
 
-def test_budget_concurrent_requests_never_overspend(live_app: LiveServer) -> None:
+def test_budget_concurrent_requests_never_overspend(live_app: LiveServer, fake: FakeUpstream) -> None:
     """N concurrent requests against a budget for K of them: K succeed, spend stays within it."""
+    fake.set_reply("gpt-4o", "word " * 300)  # every answer really uses its 100 reserved tokens
     raw = key_with(budget_usd=Decimal("0.0011"))
     # each request reserves ~ (4 input + 100 output) tokens: 4*2.5e-6 + 100*1e-5 = $0.00101
     responses = asyncio.run(burst(live_app.url, raw, 8, max_tokens=100))
