@@ -27,8 +27,15 @@ run: setup
 	DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/uvicorn config.asgi:application \
 		--host $(HOST) --port $(PORT) --lifespan off --no-access-log
 
+# The whole suite twice: embedded (SQLite + local memory), then shared state (PostgreSQL + Redis).
+TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
+
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@echo "== suite on SQLite + local memory =="
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest $(PYTEST_ARGS)
+	@echo "== suite on PostgreSQL + Redis =="
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

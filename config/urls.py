@@ -7,6 +7,7 @@ from routing import api, simulator
 urlpatterns = [
     path("", RedirectView.as_view(url="/playground/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("metrics", api.metrics),
     path("v1/models", api.models),
     re_path(r"^v1/models/(?P<model_id>.+)$", api.model_detail),
     path("v1/chat/completions", api.chat_completions),

@@ -16,7 +16,7 @@ from routing import gateway
 from routing.auth import authenticate
 from routing.cache import directives
 from routing.catalog import ModelEntry
-from routing.context import CallContext
+from routing.context import CallContext, new_request_id
 from routing.errors import GatewayError, invalid, model_not_found
 from routing.gateway import StreamSession
 from routing.providers import UpstreamError
@@ -134,6 +134,7 @@ async def chat_completions(request: HttpRequest) -> HttpResponse:
         stream=chat.stream,
         query_type=_query_type(request, chat),
         allowed_regions=key.allowed_regions,
+        request_id=getattr(request, "request_id", "") or new_request_id(),
     )
     ctx.cache_read, ctx.cache_write = directives(request.headers.get("cache-control", ""))
     try:
@@ -186,6 +187,21 @@ async def sse(session: StreamSession, include_usage: bool) -> AsyncIterator[byte
         )
     finally:
         await chunks.aclose()  # type: ignore[attr-defined]
+
+
+async def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics (per process; multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set)."""
+    import os
+
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
 @api_view("GET", "POST", "PUT", "DELETE", "PATCH")

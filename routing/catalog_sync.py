@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from genai_prices.data_snapshot import get_snapshot
@@ -35,21 +36,35 @@ def is_chat_model(model_id: str) -> bool:
     return not any(marker in lowered for marker in NON_CHAT_MARKERS)
 
 
+def _prices_ref(source: str, names: list[str], info_id: str) -> str:
+    """A genai-prices reference that resolves to this very model.
+
+    genai-prices finds models by their match clause, which often names the provider's own id
+    (``accounts/fireworks/models/...``) rather than the genai-prices id; try both.
+    """
+    for name in names:
+        found = pricing.lookup(f"{source}:{name}")
+        if found is not None and found[1].id == info_id:
+            return f"{source}:{name}"
+    return f"{source}:{info_id}"
+
+
 def offered_models(builtin: BuiltinProvider) -> list[tuple[str, str]]:
     """(provider's model id, genai-prices reference) for each chat model the provider serves."""
     if not builtin.prices_source:
         return []
     source = next(p for p in get_snapshot().providers if p.id == builtin.prices_source)
-    offered = []
+    offered: dict[str, str] = {}
     for info in source.models:
         if info.deprecated or not info.id.startswith(builtin.model_prefix):
             continue
         short = info.id[len(builtin.model_prefix) :]
         model_id = builtin.id_template.format(id=short)
-        if is_chat_model(model_id):
-            offered.append((model_id, f"{source.id}:{info.id}"))
-    offered += [(extra, f"{source.id}:{extra}") for extra in builtin.extra_models]
-    return offered
+        if is_chat_model(model_id) and f"{builtin.slug}/{model_id}" not in ALIASES:
+            offered[model_id] = _prices_ref(source.id, [model_id, info.id], info.id)
+    for extra in builtin.extra_models:
+        offered.setdefault(extra, f"{source.id}:{extra}")
+    return list(offered.items())
 
 
 def _upsert_provider(builtin: BuiltinProvider) -> Provider:
@@ -75,9 +90,20 @@ def _upsert_provider(builtin: BuiltinProvider) -> Provider:
     return provider
 
 
-def _upsert_model(provider: Provider, model_id: str, prices_ref: str, note: str = "") -> Model:
+MODEL_FIELDS = (
+    "prices_ref",
+    "price_known",
+    "input_price",
+    "output_price",
+    "cached_input_price",
+    "context_window",
+    "note",
+)
+
+
+def _model_fields(prices_ref: str, note: str = "") -> dict[str, Any]:
     prices = pricing.list_prices(prices_ref) if prices_ref else None
-    defaults = {
+    return {
         "prices_ref": prices_ref if prices else "",
         "price_known": prices is not None and prices["input"] is not None,
         "input_price": prices["input"] if prices else None,
@@ -86,30 +112,56 @@ def _upsert_model(provider: Provider, model_id: str, prices_ref: str, note: str 
         "context_window": pricing.context_window(prices_ref) if prices_ref else None,
         "note": note,
     }
-    model, _ = Model.objects.update_or_create(
-        provider=provider, model_id=model_id, defaults=defaults
-    )
-    return model
+
+
+def _sync_models(provider: Provider, wanted: list[tuple[str, str, str]]) -> list[Model]:
+    """Create or refresh (model id, prices ref, note) rows of one provider in bulk."""
+    existing = {m.model_id: m for m in Model.objects.filter(provider=provider)}
+    created, changed, synced = [], [], []
+    for model_id, ref, note in wanted:
+        fields = _model_fields(ref, note)
+        model = existing.get(model_id)
+        if model is None:
+            model = Model(provider=provider, model_id=model_id, **fields)
+            created.append(model)
+        elif any(getattr(model, name) != value for name, value in fields.items()):
+            for name, value in fields.items():
+                setattr(model, name, value)
+            changed.append(model)
+        synced.append(model)
+    Model.objects.bulk_create(created, batch_size=500)
+    Model.objects.bulk_update(changed, MODEL_FIELDS, batch_size=500)
+    return synced
 
 
 @transaction.atomic
 def sync_catalog() -> SyncReport:
+    """Bulk writes: model rows do not fire one config-version bump each (the command bumps)."""
     report = SyncReport()
     for builtin in BUILTIN_PROVIDERS:
         provider = _upsert_provider(builtin)
         report.providers += 1
-        for model_id, ref in offered_models(builtin):
-            model = _upsert_model(provider, model_id, ref)
+        wanted = [(model_id, ref, "") for model_id, ref in offered_models(builtin)]
+        for model in _sync_models(provider, wanted):
             report.models += 1
             report.priced += model.price_known
             report.unpriced += not model.price_known
     sim = Provider.objects.get(slug="sim")
-    for model_id, ref, _pace in SIM_MODELS:
-        _upsert_model(sim, model_id, ref, note=f"Simulated; priced as {ref.replace(':', '/')}")
+    wanted = [
+        (model_id, ref, f"Simulated; priced as {ref.replace(':', '/')}")
+        for model_id, ref, _pace in SIM_MODELS
+    ]
+    for model in _sync_models(sim, wanted):
         report.models += 1
-        report.priced += 1
+        report.priced += model.price_known
+        report.unpriced += not model.price_known
     for alias, target in ALIASES.items():
         slug, _, model_id = target.partition("/")
+        # An alias wins over a same-named row an older sync created from a genai-prices id.
+        alias_slug, _, alias_id = alias.partition("/")
+        Model.objects.filter(
+            provider__slug=alias_slug, provider__builtin=True, model_id=alias_id
+        ).exclude(provider__slug=slug, model_id=model_id).delete()
         model = Model.objects.filter(provider__slug=slug, model_id=model_id).first()
         if model is not None:
             Alias.objects.update_or_create(name=alias, defaults={"model": model})

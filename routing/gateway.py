@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from routing import cache, dispatch, guards, latency, records
+from routing import cache, dispatch, guards, latency, telemetry
 from routing.catalog import KeyEntry, Snapshot
 from routing.complexity import get_estimator
 from routing.context import CallContext
@@ -88,7 +88,7 @@ def _failed(ctx: CallContext, err: GatewayError) -> None:
     ctx.http_status = err.status
     ctx.error_type = ctx.error_type or err.code or err.type
     err.headers.update(ctx.limit_headers)
-    records.submit(ctx.record())
+    telemetry.finished(ctx)
 
 
 def _cancelled(ctx: CallContext) -> None:
@@ -148,10 +148,10 @@ async def complete(
         raise
     except asyncio.CancelledError:
         _cancelled(ctx)
-        records.submit(ctx.record())
+        telemetry.finished(ctx)
         raise
     _observe(ctx)
-    records.submit(ctx.record())
+    telemetry.finished(ctx)
     return completion
 
 
@@ -214,7 +214,7 @@ class StreamSession:
             body = cache.completion_from_stream(ctx, "".join(self.text), self.finish)
             await cache.store(name, ttl, body, ctx)
         _observe(ctx)
-        records.submit(ctx.record())
+        telemetry.finished(ctx)
 
 
 async def _open(
@@ -248,5 +248,5 @@ async def open_stream(
         raise
     except asyncio.CancelledError:
         _cancelled(ctx)
-        records.submit(ctx.record())
+        telemetry.finished(ctx)
         raise

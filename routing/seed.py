@@ -72,6 +72,8 @@ BUILTIN_PROVIDERS: tuple[BuiltinProvider, ...] = (
         "google",
         model_prefix="gemini-",
         id_template="gemini-{id}",
+        # deprecated in genai-prices but still served (and still priced there)
+        extra_models=("gemini-2.0-flash", "gemini-2.0-flash-lite"),
     ),
     BuiltinProvider(
         "openrouter", "OpenRouter", "openai", "https://openrouter.ai/api/v1", "openrouter"

@@ -1,0 +1,89 @@
+"""Request ids, Prometheus metrics and structured logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+import openai
+import pytest
+from django.http import HttpRequest, HttpResponse
+from django.test import AsyncRequestFactory
+
+from routing import records
+from routing.logs import JsonFormatter
+from routing.middleware import RequestIdMiddleware
+from routing.models import UsageRecord
+from tests.conftest import LiveServer
+from tests.fake_upstream import FakeUpstream, Fault
+
+pytestmark = pytest.mark.usefixtures("providers")
+
+
+def test_request_id_header_matches_usage_record(client: openai.OpenAI) -> None:
+    """x-request-id goes back to the client and names the usage record."""
+    raw = client.chat.completions.with_raw_response.create(
+        model="fakeai/gpt-4o", messages=[{"role": "user", "content": "hi"}]
+    )
+    records.writer.flush(10)
+    assert UsageRecord.objects.get(request_id=raw.headers["x-request-id"]).model == "fakeai/gpt-4o"
+
+
+def test_incoming_request_id_is_kept(live_app: LiveServer, api_key: str) -> None:
+    """A caller's own x-request-id is echoed and used for the record."""
+    response = httpx.post(
+        f"{live_app.url}/v1/chat/completions",
+        headers={"authorization": f"Bearer {api_key}", "x-request-id": "trace-42"},
+        json={"model": "fakeai/gpt-4o", "messages": [{"role": "user", "content": "x"}]},
+    )
+    assert response.headers["x-request-id"] == "trace-42"
+    records.writer.flush(10)
+    assert UsageRecord.objects.filter(request_id="trace-42").exists()
+
+
+def test_metrics_count_requests_errors_and_fallbacks(
+    client: openai.OpenAI, live_app: LiveServer, fake: FakeUpstream
+) -> None:
+    """/metrics exposes requests, latency, tokens, cost and upstream errors by label."""
+    client.chat.completions.create(
+        model="fakeai/gpt-4o", messages=[{"role": "user", "content": "a"}]
+    )
+    fake.add_fault("gpt-4o-mini", Fault.status_code(500), times=2)
+    with pytest.raises(openai.APIStatusError):
+        client.chat.completions.create(
+            model="fakeai/gpt-4o-mini", messages=[{"role": "user", "content": "b"}]
+        )
+    text = httpx.get(f"{live_app.url}/metrics").text
+    assert (
+        'switchyard_requests_total{model="fakeai/gpt-4o",provider="fakeai",route="",source="api",status="ok"}'
+        in text
+    )
+    assert "switchyard_request_latency_seconds_bucket" in text and "switchyard_ttft_seconds" in text
+    assert 'switchyard_upstream_errors_total{kind="server",model="fakeai/gpt-4o-mini"}' in text
+    assert 'switchyard_cost_usd_total{model="fakeai/gpt-4o"' in text
+
+
+def test_json_log_line_carries_request_fields() -> None:
+    """The JSON formatter writes one object with the request's fields."""
+    record = logging.LogRecord(
+        "switchyard.requests", logging.INFO, __file__, 1, "request", None, None
+    )
+    record.fields = {"request_id": "req_1", "cost_usd": "0.1"}  # type: ignore[attr-defined]
+    line = json.loads(JsonFormatter().format(record))
+    assert (
+        line["request_id"] == "req_1" and line["message"] == "request" and line["level"] == "info"
+    )
+
+
+async def test_request_id_middleware_async() -> None:
+    """The middleware works in async mode and sets the header."""
+
+    async def view(request: HttpRequest) -> HttpResponse:
+        return HttpResponse(request.request_id)  # type: ignore[attr-defined]
+
+    middleware = RequestIdMiddleware(view)
+    response = await middleware(AsyncRequestFactory().get("/", headers={"x-request-id": "abc"}))
+    assert response["x-request-id"] == "abc" and response.content == b"abc"
+    fresh = await middleware(AsyncRequestFactory().get("/", headers={"x-request-id": "bad id!"}))
+    assert fresh["x-request-id"].startswith("req_")
