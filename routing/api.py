@@ -185,6 +185,19 @@ async def sse(session: StreamSession, include_usage: bool) -> AsyncIterator[byte
                 }
             }
         )
+    except Exception:
+        # Never end a stream silently: a bare cut would look like a complete answer.
+        log.exception("stream relay failed")
+        yield _event(
+            {
+                "error": {
+                    "message": "Internal error in Switchyard while streaming.",
+                    "type": "server_error",
+                    "code": "stream_internal_error",
+                    "param": None,
+                }
+            }
+        )
     finally:
         await chunks.aclose()  # type: ignore[attr-defined]
 

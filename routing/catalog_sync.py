@@ -162,8 +162,8 @@ def sync_catalog() -> SyncReport:
         Model.objects.filter(
             provider__slug=alias_slug, provider__builtin=True, model_id=alias_id
         ).exclude(provider__slug=slug, model_id=model_id).delete()
-        model = Model.objects.filter(provider__slug=slug, model_id=model_id).first()
-        if model is not None:
-            Alias.objects.update_or_create(name=alias, defaults={"model": model})
+        found = Model.objects.filter(provider__slug=slug, model_id=model_id).first()
+        if found is not None:
+            Alias.objects.update_or_create(name=alias, defaults={"model": found})
             report.aliases += 1
     return report

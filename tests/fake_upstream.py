@@ -49,9 +49,20 @@ Send = Callable[[Message], Awaitable[None]]
 
 _HANGS = ["hang_before_headers", "hang_after_headers"]
 FAULT_KINDS = frozenset(
-    ["status", "cut_after", "malformed_json", "drop", "slow", "stream_error", *_HANGS]
+    [
+        "status",
+        "cut_after",
+        "malformed_json",
+        "wrong_shape",
+        "drop",
+        "slow",
+        "stream_error",
+        "stall",
+        *_HANGS,
+    ]
 )
 BROKEN_JSON = b'{"id": "broken", "choices": [{"message": {"content": "Hel'
+WRONG_SHAPE_JSON = b'{"id": "odd", "type": "message", "choices": "none", "content": 5}'
 SSE_HEADERS: Headers = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -105,6 +116,11 @@ class Fault:
         return cls("malformed_json")
 
     @classmethod
+    def wrong_shape(cls, chunks: int = 1) -> Fault:
+        """Valid JSON of the wrong shape: stream, after `chunks` content events; else the body."""
+        return cls("wrong_shape", chunks=chunks)
+
+    @classmethod
     def drop(cls) -> Fault:
         """Close the connection without sending any response."""
         return cls("drop")
@@ -113,6 +129,14 @@ class Fault:
     def slow(cls, seconds: float) -> Fault:
         """Delay the first token (stream) or the whole response (non-stream) by `seconds`."""
         return cls("slow", seconds=seconds)
+
+    @classmethod
+    def stall_after(cls, chunks: int, seconds: float = 30) -> Fault:
+        """Stream: `chunks` content chunks, then silence for `seconds`, then the rest.
+
+        Non-stream requests are answered normally.
+        """
+        return cls("stall", chunks=chunks, seconds=seconds)
 
     @classmethod
     def stream_error(cls, chunks: int = 0, status: int = 529, body: dict | None = None) -> Fault:
@@ -468,6 +492,8 @@ class _App:
         payload = json.dumps(wire.response(conn.rec.model, plan)).encode()
         if kind == "malformed_json":
             payload = BROKEN_JSON
+        if kind == "wrong_shape":
+            payload = WRONG_SHAPE_JSON
         headers = [(b"content-type", b"application/json"), *wire.headers()]
         if fault and kind == "hang_after_headers":
             await conn.start(200, headers)
@@ -491,8 +517,17 @@ class _App:
         content = frames.content if limit is None else frames.content[:limit]
         if kind == "malformed_json" and content:
             content = [wire.broken_frame(), *content[1:]]
+        if fault and kind == "wrong_shape":
+            content = [
+                *content[: fault.chunks],
+                sse(["not", "an", "object"]),
+                *content[fault.chunks :],
+            ]
+        stall_at, stall = -1, delay
+        if fault and kind == "stall":
+            stall_at, stall = len(frames.head) + fault.chunks, fault.seconds
         for index, data in enumerate([*frames.head, *content]):
-            if index and not await conn.pause(delay):
+            if index and not await conn.pause(stall if index == stall_at else delay):
                 return await conn.cut()
             await conn.body(data)
         if fault and kind == "cut_after":

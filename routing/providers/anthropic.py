@@ -144,9 +144,11 @@ def to_anthropic(model: ModelEntry, body: dict[str, Any], stream: bool) -> dict[
     }
     if system:
         payload["system"] = system
-    for name in ("temperature", "top_p"):
-        if body.get(name) is not None:
-            payload[name] = body[name]
+    if body.get("temperature") is not None:
+        # OpenAI accepts 0..2, Anthropic 0..1: clamp rather than forward a certain 400.
+        payload["temperature"] = min(float(body["temperature"]), 1.0)
+    if body.get("top_p") is not None:
+        payload["top_p"] = body["top_p"]
     stop = body.get("stop")
     if stop:
         payload["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
@@ -240,7 +242,12 @@ class AnthropicAdapter(Adapter):
             raise classify_exception(exc) from None
         if not isinstance(data, dict) or data.get("type") != "message":
             raise UpstreamError("malformed", "Anthropic: response is not a message.")
-        return from_anthropic(model, data)
+        try:
+            return from_anthropic(model, data)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            raise UpstreamError(
+                "malformed", "Anthropic: the message has an unexpected shape."
+            ) from None
 
     async def stream(
         self, model: ModelEntry, body: dict[str, Any], read_timeout: float
@@ -295,6 +302,8 @@ class StreamTranslator:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
             raise UpstreamError("malformed", "Anthropic: stream event is not JSON.") from None
+        if not isinstance(data, dict):
+            raise UpstreamError("malformed", "Anthropic: stream event is not an object.")
         handler = getattr(self, "on_" + (data.get("type") or event), None)
         return handler(data) if handler else []
 

@@ -128,6 +128,9 @@ def classify_exception(exc: Exception) -> UpstreamError:
         return UpstreamError("connection", f"Upstream HTTP error: {type(exc).__name__}.")
     if isinstance(exc, ValueError):
         return UpstreamError("malformed", "The upstream sent a response that is not valid JSON.")
+    if isinstance(exc, TypeError | KeyError | AttributeError | IndexError):
+        # JSON of the wrong shape (a list where an object belongs, a string for `choices`...)
+        return UpstreamError("malformed", "The upstream sent JSON of an unexpected shape.")
     raise exc
 
 

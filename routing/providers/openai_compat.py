@@ -61,7 +61,8 @@ class OpenAIAdapter(Adapter):
             data = orjson.loads(response.content)
         except Exception as exc:  # noqa: BLE001 - classified, or re-raised if unknown
             raise classify_exception(exc) from None
-        if not isinstance(data, dict) or "choices" not in data:
+        choices = data.get("choices") if isinstance(data, dict) else None
+        if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
             raise UpstreamError("malformed", f"{model.provider.name}: response has no choices.")
         data["model"] = model.id
         return Completion(body=data, usage=TokenUsage.from_openai(data.get("usage")))
@@ -106,7 +107,7 @@ def _parse_chunk(model: ModelEntry, raw: str) -> Chunk | None:
         ) from None
     if not isinstance(data, dict):
         raise UpstreamError("malformed", f"{model.provider.name}: stream chunk is not an object.")
-    if "error" in data:
+    if data.get("error"):
         message = scrub(error_message(raw), model.provider.api_key)
         raise UpstreamError("server", f"{model.provider.name}: {message}")
     data["model"] = model.id

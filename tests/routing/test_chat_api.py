@@ -35,8 +35,15 @@ def test_non_streaming_completion(client: openai.OpenAI, fake: FakeUpstream) -> 
     """A plain completion relays the answer, names the answering model and its cost."""
     raw = client.chat.completions.with_raw_response.create(
         model="fakeai/gpt-4o",
-        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi there"}],
-        temperature=0.2, top_p=0.9, max_tokens=50, seed=7, stop=["zzz"],
+        messages=[
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hi there"},
+        ],
+        temperature=0.2,
+        top_p=0.9,
+        max_tokens=50,
+        seed=7,
+        stop=["zzz"],
     )
     result = raw.parse()
     assert result.model == "fakeai/gpt-4o"
@@ -89,7 +96,9 @@ def test_streaming_with_usage(client: openai.OpenAI) -> None:
     assert text.startswith("Hello from gpt-4o. You said: stream this answer")
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
     assert {c.model for c in chunks} == {"fakeai/gpt-4o"}
-    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    finishes = [
+        c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason
+    ]
     assert finishes == ["stop"]
     record = last_record()
     assert record.stream and record.output_tokens == chunks[-1].usage.completion_tokens
@@ -113,7 +122,8 @@ def test_tools_pass_through(client: openai.OpenAI, fake: FakeUpstream) -> None:
     result = client.chat.completions.create(
         model="fakeai/gpt-4o",
         messages=[{"role": "user", "content": "call: weather in Paris"}],
-        tools=tools, tool_choice="auto",
+        tools=tools,
+        tool_choice="auto",
     )
     call = result.choices[0].message.tool_calls[0]
     assert call.function.name == "lookup"
@@ -125,8 +135,10 @@ def test_tools_pass_through(client: openai.OpenAI, fake: FakeUpstream) -> None:
 def test_response_format_passes_through(client: openai.OpenAI, fake: FakeUpstream) -> None:
     """response_format reaches the upstream and its JSON answer comes back."""
     result = client.chat.completions.create(
-        model="fakeai/gpt-4o", messages=[{"role": "user", "content": "json please"}],
-        response_format={"type": "json_object"}, max_completion_tokens=100,
+        model="fakeai/gpt-4o",
+        messages=[{"role": "user", "content": "json please"}],
+        response_format={"type": "json_object"},
+        max_completion_tokens=100,
     )
     assert isinstance(json.loads(result.choices[0].message.content), dict)
     assert fake.requests[-1].body["response_format"] == {"type": "json_object"}

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from routing import records
 from routing.models import ApiKey, Model, Provider, Route, RouteTarget, UsageRecord
 from tests.conftest import LiveServer
-from tests.fake_upstream import Fault, FakeUpstream
+from tests.fake_upstream import FakeUpstream, Fault
 
 pytestmark = pytest.mark.usefixtures("providers")
 MESSAGES = [{"role": "user", "content": "hello cache"}]
@@ -111,7 +111,9 @@ def test_budget_refuses_before_any_upstream_call(live_app: LiveServer, fake: Fak
     assert fake.requests == []
 
 
-def test_budget_concurrent_requests_never_overspend(live_app: LiveServer, fake: FakeUpstream) -> None:
+def test_budget_concurrent_requests_never_overspend(
+    live_app: LiveServer, fake: FakeUpstream
+) -> None:
     """N concurrent requests against a budget for K of them: K succeed, spend stays within it."""
     fake.set_reply("gpt-4o", "word " * 300)  # every answer really uses its 100 reserved tokens
     raw = key_with(budget_usd=Decimal("0.0011"))

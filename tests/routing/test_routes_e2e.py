@@ -12,7 +12,7 @@ import pytest
 from routing import records
 from routing.models import Model, Provider, Route, RouteTarget, UsageRecord
 from tests.conftest import FAKE_SECRET, LiveServer, free_port
-from tests.fake_upstream import Fault, FakeUpstream
+from tests.fake_upstream import FakeUpstream, Fault
 
 pytestmark = pytest.mark.usefixtures("providers", "fast_timeouts")
 PRIMARY, BACKUP = "fakeai/gpt-4o", "fakeai/gpt-4o-mini"

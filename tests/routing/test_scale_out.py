@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from tests.conftest import free_port
-from tests.fake_upstream import Fault, FakeUpstream
+from tests.fake_upstream import FakeUpstream, Fault
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -52,14 +52,32 @@ class Cluster:
 
 
 def _manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def start_redis(port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _wait_port(port)
     return process
 
@@ -79,34 +97,62 @@ def _wait_port(port: int, timeout: float = 10) -> None:
 def _serve(env: dict[str, str]) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--lifespan", "off", "--log-level", "warning"],
-        cwd=ROOT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--lifespan",
+            "off",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     return f"http://127.0.0.1:{port}", process
 
 
 @pytest.fixture(scope="module")
-def cluster(fake_upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def cluster(
+    fake_upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
         conn.execute(f'CREATE DATABASE "{DB_NAME}"')
     var = tmp_path_factory.mktemp("cluster")
     redis_port = free_port()
     redis = start_redis(redis_port)
-    env = {**os.environ, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{DB_NAME}",
-           "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "SWITCHYARD_VAR_DIR": str(var),
-           "DEBUG": "0", "SWITCHYARD_MAX_RETRIES": "0", "SWITCHYARD_USAGE_FLUSH_SECONDS": "0.05"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{DB_NAME}",
+        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "SWITCHYARD_VAR_DIR": str(var),
+        "DEBUG": "0",
+        "SWITCHYARD_MAX_RETRIES": "0",
+        "SWITCHYARD_USAGE_FLUSH_SECONDS": "0.05",
+    }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     _manage(env, "migrate", "--noinput")
-    keys = {"rpm10": {"rpm": 10}, "budget": {"budget_usd": Decimal("0.0030")}, "plain": {},
-            "limited": {"rpm": 1000}}
+    keys = {
+        "rpm10": {"rpm": 10},
+        "budget": {"budget_usd": Decimal("0.0030")},
+        "plain": {},
+        "limited": {"rpm": 1000},
+    }
     script = SETUP.format(base=fake_upstream.openai_base_url, keys=repr(keys), var=var)
     script = script.replace("Decimal(", "__import__('decimal').Decimal(")
     _manage(env, "shell", "-c", script)
     servers = [_serve(env) for _ in range(3)]
     for url, _ in servers:
         _wait_port(int(url.rsplit(":", 1)[1]))
-    cluster = Cluster([u for u, _ in servers], env, var, redis_port, [p for _, p in servers] + [redis])
+    cluster = Cluster(
+        [u for u, _ in servers], env, var, redis_port, [p for _, p in servers] + [redis]
+    )
     yield cluster
     for process in cluster.processes:
         process.terminate()
@@ -118,8 +164,14 @@ def cluster(fake_upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactor
 async def spread(cluster: Cluster, key: str, n: int, **body: object) -> list[httpx.Response]:
     payload = {"model": "fakeai/gpt-4o", "messages": [{"role": "user", "content": "hi"}], **body}
     async with httpx.AsyncClient(timeout=30) as http:
-        calls = [http.post(f"{cluster.urls[i % 3]}/v1/chat/completions", json=payload,
-                           headers={"authorization": f"Bearer {key}"}) for i in range(n)]
+        calls = [
+            http.post(
+                f"{cluster.urls[i % 3]}/v1/chat/completions",
+                json=payload,
+                headers={"authorization": f"Bearer {key}"},
+            )
+            for i in range(n)
+        ]
         return await asyncio.gather(*calls)
 
 
@@ -175,8 +227,12 @@ def test_cooldown_is_shared_across_processes(cluster: Cluster, fake: FakeUpstrea
     key = cluster.key("plain")
     payload = {"model": "fakeai/gpt-4o", "messages": [{"role": "user", "content": "x"}]}
     for _ in range(3):
-        httpx.post(f"{cluster.urls[0]}/v1/chat/completions", json=payload,
-                   headers={"authorization": f"Bearer {key}"}, timeout=30)
+        httpx.post(
+            f"{cluster.urls[0]}/v1/chat/completions",
+            json=payload,
+            headers={"authorization": f"Bearer {key}"},
+            timeout=30,
+        )
     # A direct request still tries a cooled model (nothing to fall back to): check the shared flag.
     import redis
 

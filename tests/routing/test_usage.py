@@ -1,0 +1,140 @@
+"""Usage records and cost headers: every request leaves a row, a disconnect included."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import httpx
+import openai
+import pytest
+
+from routing import records
+from routing.models import UsageRecord
+from tests.conftest import LiveServer
+from tests.fake_upstream import FakeUpstream
+from tests.routing.conftest import last_record
+
+pytestmark = pytest.mark.usefixtures("providers")
+
+USER = [{"role": "user", "content": "count slowly"}]
+LONG_REPLY = " ".join(f"word{i}" for i in range(200))
+
+
+def wait_for_record(request_id: str, status: str, timeout: float = 5.0) -> UsageRecord:
+    """Poll until the writer stored the record of `request_id` with `status`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        records.writer.flush(timeout)
+        found = UsageRecord.objects.filter(request_id=request_id, status=status).first()
+        if found is not None:
+            return found
+        assert time.monotonic() < deadline, list(
+            UsageRecord.objects.filter(request_id=request_id).values("status", "error_type")
+        )
+        time.sleep(0.05)
+
+
+def test_client_disconnect_mid_stream_leaves_a_cancelled_record(
+    live_app: LiveServer, api_key: str, fake: FakeUpstream
+) -> None:
+    """A client that leaves mid-stream leaves a 'cancelled' record with the tokens seen so far."""
+    fake.set_reply("gpt-4o", LONG_REPLY)
+    fake.set_chunk_delay("gpt-4o", 0.05)
+    body = {"model": "fakeai/gpt-4o", "messages": USER, "stream": True}
+    headers = {"Authorization": f"Bearer {api_key}"}
+    words = []
+    with (
+        httpx.Client(base_url=live_app.url, headers=headers, timeout=10) as http,
+        http.stream("POST", "/v1/chat/completions", json=body) as response,
+    ):
+        assert response.status_code == 200
+        request_id = response.headers["x-request-id"]
+        for line in response.iter_lines():
+            if line.startswith("data: {"):
+                chunk = json.loads(line[len("data: ") :])
+                words += [c["delta"].get("content") for c in chunk["choices"]]
+                if len([w for w in words if w]) >= 4:
+                    break
+    seen = fake.wait_for_disconnect(5)
+    assert seen is not None and seen.model == "gpt-4o"
+    record = wait_for_record(request_id, "cancelled")
+    assert record.http_status == 499 and record.error_type == "client_disconnected"
+    assert record.stream and record.model == "fakeai/gpt-4o"
+    assert 4 <= record.output_tokens < 200
+    assert record.tokens_estimated and record.input_tokens > 0
+    assert record.cost_usd is not None and record.cost_usd > 0
+    assert record.ttft_ms is not None and record.latency_ms >= record.ttft_ms
+
+
+def test_sdk_closing_a_stream_early_is_recorded(client: openai.OpenAI, fake: FakeUpstream) -> None:
+    """Closing the SDK's stream after a few chunks also ends in a cancelled record."""
+    fake.set_reply("gpt-4o", LONG_REPLY)
+    fake.set_chunk_delay("gpt-4o", 0.05)
+    stream = client.chat.completions.create(model="fakeai/gpt-4o", messages=USER, stream=True)
+    request_id = stream.response.headers["x-request-id"]
+    for count, _chunk in enumerate(stream):
+        if count == 3:
+            break
+    stream.close()
+    assert fake.wait_for_disconnect(5) is not None
+    record = wait_for_record(request_id, "cancelled")
+    assert 0 < record.output_tokens < 200
+
+
+def test_headers_name_the_model_and_the_cost(client: openai.OpenAI) -> None:
+    """x-switchyard-model and x-switchyard-cost-usd match the usage record."""
+    raw = client.chat.completions.with_raw_response.create(
+        model="fakeai/gpt-4o", messages=[{"role": "user", "content": "what does it cost"}]
+    )
+    result = raw.parse()
+    assert raw.headers["x-switchyard-model"] == "fakeai/gpt-4o"
+    cost = Decimal(raw.headers["x-switchyard-cost-usd"])
+    expected = (
+        Decimal(result.usage.prompt_tokens) * Decimal("2.5")
+        + Decimal(result.usage.completion_tokens) * 10
+    ) / 10**6
+    assert cost == pytest.approx(expected)
+    record = last_record(raw.headers["x-request-id"])
+    assert record.cost_usd == pytest.approx(cost)
+    assert record.status == "ok" and record.http_status == 200
+    assert record.ttft_ms is not None and record.latency_ms > 0
+
+
+def test_streaming_headers_name_the_model(client: openai.OpenAI) -> None:
+    """A streamed answer names the answering model in its headers."""
+    with client.chat.completions.with_streaming_response.create(
+        model="fakeai/gpt-4o", messages=USER, stream=True
+    ) as response:
+        assert response.headers["x-switchyard-model"] == "fakeai/gpt-4o"
+        request_id = response.headers["x-request-id"]
+        assert "data: [DONE]" in response.read().decode()
+    record = last_record(request_id)
+    assert record.status == "ok" and record.stream and record.output_tokens > 0
+
+
+def test_failed_request_is_recorded_too(client: openai.OpenAI) -> None:
+    """An unknown model leaves an error record with the requested name and the status."""
+    with pytest.raises(openai.NotFoundError) as info:
+        client.chat.completions.create(model="fakeai/nope", messages=USER)
+    record = last_record(info.value.response.headers["x-request-id"])
+    assert record.status == "error" and record.http_status == 404
+    assert record.requested_model == "fakeai/nope" and record.error_type == "model_not_found"
+    assert record.api_key is not None
+
+
+def test_concurrent_requests_each_leave_one_record(client: openai.OpenAI) -> None:
+    """Ten concurrent requests leave ten records, one per request id."""
+
+    def ask(index: int) -> str:
+        raw = client.chat.completions.with_raw_response.create(
+            model="fakeai/gpt-4o-mini", messages=[{"role": "user", "content": f"q{index}"}]
+        )
+        return raw.headers["x-request-id"]
+
+    with ThreadPoolExecutor(10) as pool:
+        ids = list(pool.map(ask, range(10)))
+    assert records.writer.flush(10)
+    assert UsageRecord.objects.filter(request_id__in=ids, status="ok").count() == 10
