@@ -1,3 +1,13 @@
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from playground import views
+
+app_name = "playground"
+
+urlpatterns: list[URLPattern] = [
+    path("", views.index, name="index"),
+    path("run/", views.run, name="run"),
+    path("models/", views.model_search, name="model_search"),
+    path("pane-row/", views.pane_row, name="pane_row"),
+    path("runs/<int:pk>/", views.run_detail, name="run_detail"),
+]

@@ -1,0 +1,45 @@
+"""Browser fixtures: Debian's chromium driven by Playwright's sync API (browser tests run last)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.conftest import LiveServer
+from tests.playground.conftest import sim_models  # noqa: F401 - fixture for the screenshot
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    # Playwright's sync API keeps an event loop running in this thread; Django would then
+    # refuse the (synchronous, test-side) database calls of the fixtures.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def pg(chromium: Browser, live_app: LiveServer, settings: object) -> Iterator[Page]:
+    """A fresh page on the playground (no login needed, as in local development)."""
+    settings.PLAYGROUND_REQUIRE_LOGIN = False  # type: ignore[attr-defined]
+    context = chromium.new_context(base_url=live_app.url, viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
