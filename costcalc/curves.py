@@ -1,0 +1,90 @@
+"""Cost-versus-quality curves of the complexity router, from ``evaluate_router --curves``.
+
+The file holds, per labelled dataset, each estimator's curve of (share of requests sent to
+the strong model, quality) and the weak/strong models' quality. The page plots the learned
+estimator against random routing and marks where the live complexity route sits: the
+share of requests it sends to its strongest band.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+GENERATE = "python manage.py evaluate_router --curves routing/complexity/curves.json"
+
+
+def curves_path() -> Path:
+    default = settings.BASE_DIR / "routing" / "complexity" / "curves.json"
+    return Path(getattr(settings, "SWITCHYARD_ROUTER_CURVES", default))
+
+
+@dataclass(frozen=True)
+class Curves:
+    datasets: dict[str, dict[str, Any]]  # name -> {"weak", "strong", "lines": {est: {...}}}
+    path: str
+
+
+def _points(raw: Any) -> list[list[float]]:
+    points = [[float(x), float(y)] for x, y in raw]
+    if not points:
+        raise ValueError("empty curve")
+    return points
+
+
+def _dataset(block: dict[str, Any]) -> dict[str, Any]:
+    lines = {}
+    for name, est in block["estimators"].items():
+        lines[name] = {"curve": _points(est["curve"]), "apgr": float(est.get("apgr", 0.0))}
+    return {"weak": float(block["weak"]), "strong": float(block["strong"]), "lines": lines}
+
+
+def load(path: Path | None = None) -> tuple[Curves | None, str]:
+    """(curves, "") or (None, why they are missing or unreadable)."""
+    file = path or curves_path()
+    if not file.exists():
+        return (
+            None,
+            f"No router evaluation yet ({file.name} not found). Generate it with: {GENERATE}",
+        )
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        datasets = {name: _dataset(b) for name, b in data["datasets"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return (
+            None,
+            f"{file.name} cannot be read ({exc.__class__.__name__}). Regenerate it with: {GENERATE}",
+        )
+    if not datasets:
+        return None, f"{file.name} has no datasets. Regenerate it with: {GENERATE}"
+    return Curves(datasets, str(file)), ""
+
+
+def quality_at(curve: list[list[float]], share: float) -> float:
+    """Quality at a strong-model share, interpolated linearly between the curve's points."""
+    points = sorted(curve)
+    if share <= points[0][0]:
+        return points[0][1]
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        if x0 <= share <= x1:
+            return y0 if x1 == x0 else y0 + (y1 - y0) * (share - x0) / (x1 - x0)
+    return points[-1][1]
+
+
+def chart_data(curves: Curves, strong_share: float | None) -> list[dict[str, Any]]:
+    """Per dataset: the lines to plot and the marked operating point of the live route."""
+    out = []
+    for name, block in curves.datasets.items():
+        learned = block["lines"].get("learned")
+        marker = None
+        if learned is not None and strong_share is not None:
+            quality = quality_at(learned["curve"], strong_share)
+            gap = block["strong"] - block["weak"]
+            kept = (quality - block["weak"]) / gap if gap > 0 else None
+            marker = {"share": strong_share, "quality": quality, "gap_recovered": kept}
+        out.append({"name": name, **block, "marker": marker})
+    return out
