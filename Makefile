@@ -24,6 +24,8 @@ run: setup
 	$(PY) manage.py ensure_api_key local
 	$(PY) manage.py collectstatic --noinput -v0
 	@echo "Switchyard on http://$(HOST):$(PORT)/  (OpenAI base_url: http://$(HOST):$(PORT)/v1)"
+	DEBUG=$${DEBUG:-1} $(PY) manage.py batch worker & WORKER=$$!; \
+	trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
 	DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/uvicorn config.asgi:application \
 		--host $(HOST) --port $(PORT) --lifespan off --no-access-log
 
