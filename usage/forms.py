@@ -1,0 +1,70 @@
+"""The date range of the dashboard: ``?start=YYYY-MM-DD&end=YYYY-MM-DD``, both optional."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+
+from .reports import DEFAULT_DAYS, MAX_DAYS, DateRange
+
+ISO = "%Y-%m-%d"
+# Outside these the range arithmetic would overflow; nothing was recorded there anyway.
+EARLIEST = dt.date(1970, 1, 1)
+LATEST = dt.date(9999, 12, 30)
+
+
+def _date_field() -> forms.DateField:
+    return forms.DateField(
+        required=False,
+        input_formats=[ISO],
+        error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
+        widget=forms.DateInput(attrs={"type": "date"}, format=ISO),
+    )
+
+
+def _in_bounds(value: dt.date | None) -> dt.date | None:
+    if value is not None and not EARLIEST <= value <= LATEST:
+        raise forms.ValidationError(f"Pick a date between {EARLIEST} and {LATEST}.")
+    return value
+
+
+class RangeForm(forms.Form):
+    """Missing dates default to the last 30 days up to today (or up to ``end``)."""
+
+    start = _date_field()
+    end = _date_field()
+
+    def __init__(self, data: Any, *, today: dt.date) -> None:
+        super().__init__({name: data.get(name, "") for name in ("start", "end")})
+        self.today = today
+
+    def clean_start(self) -> dt.date | None:
+        return _in_bounds(self.cleaned_data.get("start"))
+
+    def clean_end(self) -> dt.date | None:
+        return _in_bounds(self.cleaned_data.get("end"))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        end = cleaned.get("end") or self.today
+        start = cleaned.get("start") or DateRange.last(DEFAULT_DAYS, end).start
+        if start > end:
+            self.add_error("start", "The start date is after the end date.")
+        elif (end - start).days + 1 > MAX_DAYS:
+            self.add_error("start", f"Pick a range of at most {MAX_DAYS} days.")
+        cleaned.update(start=start, end=end)
+        return cleaned
+
+    @property
+    def range(self) -> DateRange:
+        return DateRange(self.cleaned_data["start"], self.cleaned_data["end"])
+
+    def value(self, name: str) -> str:
+        """What the input shows: the range in use, or what was typed when it is invalid."""
+        if self.is_valid():
+            return self.cleaned_data[name].isoformat()
+        return str(self.data.get(name, ""))
