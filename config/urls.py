@@ -15,4 +15,7 @@ urlpatterns = [
     path("sim/v1/chat/completions", simulator.chat_completions),
     path("sim/v1/models", simulator.models),
     path("playground/", include("playground.urls")),
+    path("costcalc/", include("costcalc.urls")),
+    path("batch/", include("batch.urls")),
+    path("usage/", include("usage.urls")),
 ]
