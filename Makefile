@@ -5,7 +5,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTHON ?= python3
 
-.PHONY: run test setup install lint bench clean
+.PHONY: run test setup install lint bench router clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ lint: install
 
 bench: setup
 	$(PY) -m bench.run
+
+# Rebuild the learned complexity estimator and its evaluation (needs the training extra).
+router: install
+	$(VENV)/bin/pip install -q -e '.[train]'
+	$(PY) manage.py train_router
+	$(PY) manage.py evaluate_router --curves routing/complexity/curves.json
 
 clean:
 	rm -rf $(VENV) var

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -55,15 +55,66 @@ def _clamp(x: float) -> float:
 
 
 TECHNICAL_WORDS = frozenset(
-    """algorithm theorem prove proof derive derivative integral equation matrix vector
-    eigenvalue probability statistics regression optimize optimization complexity
-    asymptotic recursion recursive concurrency distributed architecture protocol compiler
-    kernel database schema query latency throughput gradient tensor neural quantum
-    thermodynamics molecule enzyme genome diagnosis pathology statute jurisdiction
-    liability contract hypothesis lemma polynomial logarithm differential stochastic
-    encryption cryptographic invariant""".split()
+    [
+        "algorithm",
+        "theorem",
+        "prove",
+        "proof",
+        "derive",
+        "derivative",
+        "integral",
+        "equation",
+        "matrix",
+        "vector",
+        "eigenvalue",
+        "probability",
+        "statistics",
+        "regression",
+        "optimize",
+        "optimization",
+        "complexity",
+        "asymptotic",
+        "recursion",
+        "recursive",
+        "concurrency",
+        "distributed",
+        "architecture",
+        "protocol",
+        "compiler",
+        "kernel",
+        "database",
+        "schema",
+        "query",
+        "latency",
+        "throughput",
+        "gradient",
+        "tensor",
+        "neural",
+        "quantum",
+        "thermodynamics",
+        "molecule",
+        "enzyme",
+        "genome",
+        "diagnosis",
+        "pathology",
+        "statute",
+        "jurisdiction",
+        "liability",
+        "contract",
+        "hypothesis",
+        "lemma",
+        "polynomial",
+        "logarithm",
+        "differential",
+        "stochastic",
+        "encryption",
+        "cryptographic",
+        "invariant",
+    ]
 )
-REASONING_WORDS = frozenset("why explain analyze analyse compare evaluate justify prove design".split())
+REASONING_WORDS = frozenset(
+    ["why", "explain", "analyze", "analyse", "compare", "evaluate", "justify", "prove", "design"]
+)
 
 
 class HeuristicEstimator:
@@ -72,8 +123,8 @@ class HeuristicEstimator:
     name = "heuristic"
 
     def score(self, prompt: str) -> ComplexityScore:
-        words = F.words_of(prompt)
-        tokens = set(words)
+        words = F.plain_words(prompt)
+        tokens = {w.strip(F.PUNCT) for w in words}
         length = min(1.0, math.log1p(len(words)) / math.log(1000))
         technical = min(1.0, len(TECHNICAL_WORDS & tokens) / 3)
         reasoning = min(1.0, len(REASONING_WORDS & tokens) / 2)
@@ -141,7 +192,11 @@ class LearnedEstimator:
         return ComplexityScore(round(model.calibrate(logit), 6), feats, self.label)
 
 
-_FACTORIES = {"heuristic": HeuristicEstimator, "learned": LearnedEstimator, "length": LengthEstimator}
+_FACTORIES = {
+    "heuristic": HeuristicEstimator,
+    "learned": LearnedEstimator,
+    "length": LengthEstimator,
+}
 
 
 def get_estimator(name: str = "learned") -> ComplexityEstimator:
@@ -151,6 +206,6 @@ def get_estimator(name: str = "learned") -> ComplexityEstimator:
     return _cached_estimator(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached_estimator(name: str) -> ComplexityEstimator:
     return _FACTORIES[name]()

@@ -46,7 +46,10 @@ def _random_summary(rows: list[Row]) -> dict[str, Any]:
         rng = random.Random(seed)
         runs.append(_summary([rng.random() for _ in rows], rows))
     mean = {k: statistics.fmean(r[k] for r in runs) for k in ("apgr", "cpt50", "cpt80")}
-    curve = [[runs[0]["curve"][i][0], statistics.fmean(r["curve"][i][1] for r in runs)] for i in range(11)]
+    curve = [
+        [runs[0]["curve"][i][0], statistics.fmean(r["curve"][i][1] for r in runs)]
+        for i in range(11)
+    ]
     return {**mean, "curve": curve, "seeds": RANDOM_SEEDS}
 
 
@@ -83,7 +86,12 @@ def _labels(rows: list[Row]) -> tuple[list[bool], list[bool]]:
 
 def _dataset_block(rows: list[Row]) -> dict[str, Any]:
     weak, strong = _labels(rows)
-    return {"rows": len(rows), "weak": statistics.fmean(weak), "strong": statistics.fmean(strong), "estimators": {}}
+    return {
+        "rows": len(rows),
+        "weak": statistics.fmean(weak),
+        "strong": statistics.fmean(strong),
+        "estimators": {},
+    }
 
 
 def evaluate(
@@ -144,5 +152,7 @@ def table(result: dict[str, Any]) -> str:
             lines.append(
                 f"{dname:<24}{ename:<12}{res['apgr']:>8.3f}{res['cpt50']:>8.1%}{res['cpt80']:>8.1%}"
             )
-        lines.append(f"{dname:<24}{'(weak/strong quality)':<28}{block['weak']:.3f} / {block['strong']:.3f}")
+        lines.append(
+            f"{dname:<24}{'(weak/strong quality)':<28}{block['weak']:.3f} / {block['strong']:.3f}"
+        )
     return "\n".join(lines)

@@ -15,21 +15,48 @@ WORD_RE = re.compile(r"[a-z]+")
 CHOICE_RE = re.compile(r"^[A-D][.)] ", re.M)
 NUMERIC_CHOICE_RE = re.compile(r"^[A-D][.)] [$-]?\d", re.M)
 CAPITAL_RE = re.compile(r"[A-Z][a-z]+")
-NEGATION_RE = re.compile(r"\b(?:NOT|EXCEPT|LEAST)\b")
-ROMAN_RE = re.compile(r"\b(?:I{1,3}|IV) (?:and|only)\b")
+NEGATIONS = (" NOT ", " NOT?", "EXCEPT", " LEAST ")
+ROMAN_CHOICES = ("I only", "I and II", "II and III", "I, II", "II only")
 STATEMENT_RE = re.compile(r"Statement \d|Scenario \d")
 
 HEAD = 1500  # characters scanned by the bounded regex features
+WINDOW = 4000  # characters scanned for word/digit/math counts (scaled to the full length)
 TAIL = 1200  # answer choices sit at the end of multiple-choice prompts
 
 DIGITS = "0123456789"
 MATH_CHARS = "=+*/^<>%$"
-CODE_MARKS = ("```", "{", ";", "def ", "return ", "=>", "#include", "function ")
+CODE_CHARS = ("```", "{", ";")  # counted over the whole prompt
+CODE_WORDS = ("def ", "return ", "=>", "#include", "function ")  # counted over the head
+CODE_MARKS = CODE_CHARS + CODE_WORDS
+PUNCT = ".,;:!?()[]{}\"'"
 NUMBER_WORDS = frozenset(
-    "one two three four five six seven eight nine ten eleven twelve twenty hundred "
-    "thousand half twice double triple third quarter dozen fifth".split()
+    [
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "twenty",
+        "hundred",
+        "thousand",
+        "half",
+        "twice",
+        "double",
+        "triple",
+        "third",
+        "quarter",
+        "dozen",
+        "fifth",
+    ]
 )
-COMPARE_WORDS = frozenset("more less fewer times older younger than".split())
+COMPARE_WORDS = frozenset(["more", "less", "fewer", "times", "older", "younger", "than"])
 
 # Names of the dense features, in a fixed order (the artefact stores weights by name).
 DENSE = (
@@ -62,7 +89,13 @@ def _log(x: float) -> float:
 
 
 def words_of(prompt: str) -> list[str]:
+    """Lower-case alphabetic word tokens (for the optional word-feature channel)."""
     return WORD_RE.findall(prompt.lower())
+
+
+def plain_words(prompt: str) -> list[str]:
+    """Whitespace tokens, lower-cased: the cheap word list the dense features use."""
+    return prompt.lower().split()
 
 
 def token_set(words: list[str], bigrams: bool = False) -> set[str]:
@@ -89,39 +122,43 @@ def _count(text: str, marks: str | tuple[str, ...]) -> int:
     return sum(text.count(m) for m in marks)
 
 
-def dense_features(
-    prompt: str, words: list[str] | None = None, tokens: set[str] | None = None
-) -> dict[str, float]:
-    """Raw (unscaled) dense features of a prompt, keyed by the names in ``DENSE``."""
-    words = words_of(prompt) if words is None else words
-    tokens = set(words) if tokens is None else tokens
-    n_words, n_chars = len(words), len(prompt)
+def dense_features(prompt: str) -> dict[str, float]:
+    """Raw (unscaled) dense features of a prompt, keyed by the names in ``DENSE``.
+
+    Word, digit and math-character counts are taken over the first ``WINDOW`` characters
+    and scaled up to the whole prompt, so the cost is bounded for very long prompts.
+    """
+    body = prompt[:WINDOW]
+    scale = len(prompt) / len(body) if body else 1.0
+    words = plain_words(body)
+    tokens = {w.strip(PUNCT) for w in words}
+    n_words, n_chars = len(words) * scale, len(prompt)
     has_choices, choice_len, numeric_choices = _choices(prompt)
     cut = prompt.find("\nA. ") if has_choices else -1
     stem = prompt if cut < 0 else prompt[:cut]
     head = stem[:HEAD]
-    digits = _count(prompt, DIGITS)
-    long_words = sum(len(w) > 8 for w in words[:400])
+    digits = _count(body, DIGITS) * scale
+    long_words = sum(len(w.strip(PUNCT)) > 8 for w in words[:200])
     return {
         "log_words": _log(n_words),
         "log_chars": _log(n_chars),
         "log_digits": _log(digits),
         "digit_ratio": digits / (n_chars + 1),
-        "log_math": _log(_count(prompt, MATH_CHARS)),
+        "log_math": _log(_count(body, MATH_CHARS) * scale),
         "choices": has_choices,
         "log_choice_len": choice_len,
         "log_stem_words": _log(stem.count(" ") + 1),
         "log_qmarks": _log(prompt.count("?")),
-        "log_sentences": _log(_count(stem, (". ", "? ", "! ", ".\n"))),
-        "long_word_ratio": long_words / (min(n_words, 400) + 1),
+        "log_sentences": _log(_count(stem[:WINDOW], (". ", "? ", "! ", ".\n")) * scale),
+        "long_word_ratio": long_words / (min(len(words), 200) + 1),
         "log_non_ascii": _log(len(prompt.encode()) - n_chars),
         "log_entities": _log(len(set(CAPITAL_RE.findall(head)))),
         "log_commas": _log(stem.count(",")),
         "number_words": float(len(NUMBER_WORDS & tokens)),
         "compare_words": float(len(COMPARE_WORDS & tokens)),
-        "negation": float(bool(NEGATION_RE.search(head))),
-        "roman": float(bool(ROMAN_RE.search(prompt[-TAIL:]))),
+        "negation": float(any(m in head for m in NEGATIONS)),
+        "roman": float(any(m in prompt[-TAIL:] for m in ROMAN_CHOICES)),
         "statements": float(bool(STATEMENT_RE.search(head))),
-        "log_code": _log(_count(prompt, CODE_MARKS)),
+        "log_code": _log(_count(prompt, CODE_CHARS) + _count(head, CODE_WORDS)),
         "numeric_choices": numeric_choices,
     }

@@ -33,9 +33,7 @@ class LinearModel:
 
     def logit_parts(self, prompt: str) -> tuple[float, float, dict[str, float]]:
         """(dense part, token part, raw dense features) of the logit, without the bias."""
-        words = F.words_of(prompt)
-        toks = F.token_set(words, self.bigrams)
-        raw = F.dense_features(prompt, words, toks)
+        raw = F.dense_features(prompt)
         choices = raw["choices"]
         dense = 0.0
         for name, (mean, sd, weight) in self.dense.items():
@@ -43,10 +41,15 @@ class LinearModel:
             dense += weight * z
             if choices:
                 dense += self.mc_dense.get(name, 0.0) * z
+        return dense, self._token_part(prompt), raw
+
+    def _token_part(self, prompt: str) -> float:
         table = self.tokens
+        if not table or not self.token_weight:
+            return 0.0
+        toks = F.token_set(F.words_of(prompt), self.bigrams)
         hits = sum(table[t] for t in toks if t in table)
-        token = self.token_weight * hits / math.sqrt(len(toks) + 1)
-        return dense, token, raw
+        return self.token_weight * hits / math.sqrt(len(toks) + 1)
 
     def logit(self, prompt: str) -> float:
         dense, token, _ = self.logit_parts(prompt)

@@ -34,9 +34,12 @@ class TrainConfig:
     min_df: int = 3  # a word must occur in this many training prompts...
     min_domains: int = 3  # ...spread over this many subjects (GSM8K counts as one)
     bigrams: bool = False
-    token_weight: float = 1.0
+    token_weight: float = 0.0  # 0 = words unused (they did not transfer to unseen subjects)
     domain_power: float = 0.0  # sample weight ~ subject size ** -power
     mc_interactions: bool = True  # dense features crossed with "has answer choices"
+    hurt_weight: float = (
+        12.0  # extra weight on rows where the strong model is wrong, the weak right
+    )
     prune: float = 1e-3  # word weights below this are not shipped
 
 
@@ -47,9 +50,8 @@ _CACHE: dict[tuple[str, bool], Featurised] = {}
 def featurise(prompt: str, bigrams: bool) -> Featurised:
     key = (prompt, bigrams)
     if key not in _CACHE:
-        words = F.words_of(prompt)
-        tokens = F.token_set(words, bigrams)
-        _CACHE[key] = (F.dense_features(prompt, words, tokens), frozenset(tokens))
+        tokens = F.token_set(F.words_of(prompt), bigrams)
+        _CACHE[key] = (F.dense_features(prompt), frozenset(tokens))
     return _CACHE[key]
 
 
@@ -68,14 +70,18 @@ def _vocabulary(feats: list[Featurised], rows: list[Row], cfg: TrainConfig) -> l
         df.update(tokens)
         for t in tokens:
             domains[t].add(row.domain)
-    return sorted(t for t, n in df.items() if n >= cfg.min_df and len(domains[t]) >= cfg.min_domains)
+    return sorted(
+        t for t, n in df.items() if n >= cfg.min_df and len(domains[t]) >= cfg.min_domains
+    )
 
 
-def _sample_weights(rows: list[Row], power: float) -> np.ndarray:
+def _sample_weights(rows: list[Row], cfg: TrainConfig) -> np.ndarray:
     import numpy as np
 
     sizes = collections.Counter(r.domain for r in rows)
-    w = np.array([sizes[r.domain] ** -power for r in rows], dtype=float)
+    w = np.array([sizes[r.domain] ** -cfg.domain_power for r in rows], dtype=float)
+    hurt = np.array([r.weak_correct and not r.strong_correct for r in rows])
+    w[hurt] *= cfg.hurt_weight
     return w / w.mean()
 
 
@@ -117,18 +123,24 @@ def fit(rows: list[Row], cfg: TrainConfig | None = None) -> LinearModel:
     x = _design(feats, index, stats, cfg)
     y = np.array([label(r, cfg.target) for r in rows])
     clf = LogisticRegression(C=cfg.C, max_iter=5000, tol=1e-6)
-    clf.fit(x, y, sample_weight=_sample_weights(rows, cfg.domain_power))
+    clf.fit(x, y, sample_weight=_sample_weights(rows, cfg))
     return _export(clf, vocab, stats, cfg, x, rows)
 
 
-def _export(clf: Any, vocab: list[str], stats: Any, cfg: TrainConfig, x: Any, rows: list[Row]) -> LinearModel:
+def _export(
+    clf: Any, vocab: list[str], stats: Any, cfg: TrainConfig, x: Any, rows: list[Row]
+) -> LinearModel:
     import numpy as np
 
     coef = clf.coef_.ravel()
     n_tok, n_dense = len(vocab), len(F.DENSE)
     tokens = {t: round(float(w), 5) for t, w in zip(vocab, coef[:n_tok]) if abs(w) >= cfg.prune}
     dense = {
-        n: (round(float(stats[0][i]), 6), round(float(stats[1][i]), 6), round(float(coef[n_tok + i]), 6))
+        n: (
+            round(float(stats[0][i]), 6),
+            round(float(stats[1][i]), 6),
+            round(float(coef[n_tok + i]), 6),
+        )
         for i, n in enumerate(F.DENSE)
     }
     mc = {}

@@ -26,7 +26,9 @@ class Command(BaseCommand):
         with open(opts["input"], newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
             if "prompt" not in (reader.fieldnames or []):
-                raise CommandError(f"{opts['input']}: no `prompt` column (columns: {reader.fieldnames})")
+                raise CommandError(
+                    f"{opts['input']}: no `prompt` column (columns: {reader.fieldnames})"
+                )
             self._emit(["prompt", "score"])
             for row in reader:
                 prompt = row["prompt"] or ""

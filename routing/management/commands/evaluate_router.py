@@ -15,10 +15,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--json", action="store_true", help="print the full result as JSON")
-        parser.add_argument("--curves", default="var/router_curves.json", help="where to write curves JSON")
-        parser.add_argument("--data", default=None, help="routellm data folder (default: ../shared/data/routellm)")
-        parser.add_argument("--folds", type=int, default=5, help="subject-grouped CV folds for MMLU")
-        parser.add_argument("--retrain", action="store_true", help="score GSM8K test with a freshly trained model")
+        parser.add_argument(
+            "--curves", default="var/router_curves.json", help="where to write curves JSON"
+        )
+        parser.add_argument(
+            "--data", default=None, help="routellm data folder (default: ../shared/data/routellm)"
+        )
+        parser.add_argument(
+            "--folds", type=int, default=5, help="subject-grouped CV folds for MMLU"
+        )
+        parser.add_argument(
+            "--retrain", action="store_true", help="score GSM8K test with a freshly trained model"
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         result = evaluate(opts["data"], folds=opts["folds"], retrain=opts["retrain"])

@@ -14,7 +14,9 @@ class Command(BaseCommand):
     help = "Train routing/complexity/learned_v1.json (and its report) from the RouteLLM data."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--data", default=None, help="routellm data folder (default: ../shared/data/routellm)")
+        parser.add_argument(
+            "--data", default=None, help="routellm data folder (default: ../shared/data/routellm)"
+        )
         parser.add_argument("--no-report", action="store_true", help="skip the evaluation report")
 
     def handle(self, *args: Any, **opts: Any) -> None:
