@@ -188,9 +188,21 @@ async def complete(plan: Plan, body: dict[str, Any], ctx: CallContext) -> Comple
         )
 
     completion = await _run(plan, ctx, op)
+    if completion.usage.input_tokens == 0 and completion.usage.output_tokens == 0:
+        completion.usage = _estimated_usage(body, completion.body)
     ctx.usage = completion.usage
     ctx.first_token_at = time.perf_counter()
     return completion
+
+
+def _estimated_usage(body: dict[str, Any], answer: dict[str, Any]) -> TokenUsage:
+    """An upstream that reports no usage is priced on estimates, marked as such (never $0)."""
+    text = "".join(str((c.get("message") or {}).get("content") or "") for c in answer.get("choices") or ())
+    return TokenUsage(
+        input_tokens=estimate_input_tokens(body.get("messages") or []),
+        output_tokens=max(1, len(text) // 4),
+        estimated=True,
+    )
 
 
 def _is_token(chunk: Chunk) -> bool:

@@ -197,8 +197,11 @@ class StreamSession:
         except UpstreamError as err:
             ctx.status, ctx.http_status, ctx.error_type = "error", 502, err.kind
             raise
-        except BaseException:
+        except (asyncio.CancelledError, GeneratorExit):
             _cancelled(ctx)
+            raise
+        except Exception:
+            ctx.status, ctx.http_status, ctx.error_type = "error", 500, "internal"
             raise
         finally:
             await self._finish()

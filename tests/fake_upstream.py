@@ -270,7 +270,7 @@ class OpenAIWire:
         return {
             **self._envelope("chatcmpl-" + new_id("", 29), "chat.completion", model),
             "choices": [{**choice, "finish_reason": _OPENAI_FINISH[plan.finish]}],
-            "usage": self._usage(plan),
+            **({} if plan.no_usage else {"usage": self._usage(plan)}),
         }
 
     def frames(self, model: str, plan: Plan, body: dict) -> Frames:
@@ -292,7 +292,7 @@ class OpenAIWire:
             first = {"role": "assistant", "content": "", "refusal": None}
             content = [chunk({"content": word}) for word in plan.chunks]
         tail = [chunk({}, _OPENAI_FINISH[plan.finish])]
-        if with_usage:
+        if with_usage and not plan.no_usage:
             tail.append(sse({**base, "choices": [], "usage": self._usage(plan)}))
         return Frames([chunk(first)], content, [*tail, sse("[DONE]")])
 
@@ -566,6 +566,7 @@ class FakeUpstream:
         self._replies: dict[str, str] = {}
         self._delays: dict[str, float] = {}
         self._cache: dict[str, tuple[int, int]] = {}
+        self._no_usage: set[str] = set()
         self._app = _App(self)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -651,6 +652,11 @@ class FakeUpstream:
         with self._cond:
             self._delays[model] = seconds
 
+    def set_no_usage(self, model: str) -> None:
+        """Answer `model` without any usage, as some OpenAI-compatible servers do."""
+        with self._cond:
+            self._no_usage.add(model)
+
     def set_cache_tokens(self, model: str, creation: int, read: int) -> None:
         """Report prompt-cache usage for `model`.
 
@@ -668,6 +674,7 @@ class FakeUpstream:
             self._replies.clear()
             self._delays.clear()
             self._cache.clear()
+            self._no_usage.clear()
             self.requests.clear()
             self.chunk_delay = 0.0
 
@@ -711,4 +718,7 @@ class FakeUpstream:
         with self._cond:
             cache = self._cache.get(model, self._cache.get("*", (0, 0)))
             reply = self._replies.get(model, self._replies.get("*"))
-        return plan_reply(model, prompt, reply, cache)
+            no_usage = model in self._no_usage
+        plan = plan_reply(model, prompt, reply, cache)
+        plan.no_usage = no_usage
+        return plan

@@ -52,6 +52,7 @@ class Plan:
     completion_tokens: int = 0
     cache_creation: int = 0
     cache_read: int = 0
+    no_usage: bool = False  # an OpenAI-compatible server that reports no usage at all
 
 
 @dataclass

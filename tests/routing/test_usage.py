@@ -138,3 +138,20 @@ def test_concurrent_requests_each_leave_one_record(client: openai.OpenAI) -> Non
         ids = list(pool.map(ask, range(10)))
     assert records.writer.flush(10)
     assert UsageRecord.objects.filter(request_id__in=ids, status="ok").count() == 10
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_upstream_without_usage_is_estimated_not_free(
+    client: openai.OpenAI, fake: FakeUpstream, stream: bool
+) -> None:
+    """An upstream that reports no usage is priced on estimated tokens, marked as estimated."""
+    fake.set_no_usage("gpt-4o")
+    messages = [{"role": "user", "content": "please answer without usage"}]
+    if stream:
+        list(client.chat.completions.create(model="fakeai/gpt-4o", messages=messages, stream=True))
+    else:
+        client.chat.completions.create(model="fakeai/gpt-4o", messages=messages)
+    records.writer.flush(10)
+    record = UsageRecord.objects.order_by("-id").first()
+    assert record.tokens_estimated and record.output_tokens > 0 and record.input_tokens > 0
+    assert record.cost_usd is not None and record.cost_usd > 0
