@@ -111,6 +111,59 @@ def dry_run(route: Route, data: dict[str, Any]) -> dict[str, Any]:
     return {"reason": plan.reason, "attempts": attempts, "extra": plan.extra}
 
 
+class CalibrateForm(forms.Form):
+    shares = forms.CharField(
+        help_text="Percent of traffic per target, cheapest first, e.g. 40,30,20,10 (must add to 100)."
+    )
+    days = forms.IntegerField(
+        min_value=1,
+        max_value=365,
+        initial=7,
+        help_text="Use the scores of this route's requests over these days…",
+    )
+    sample = forms.FileField(
+        required=False, help_text="…or score an uploaded CSV with a 'prompt' column instead."
+    )
+
+    def __init__(self, *args: Any, targets: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.targets = targets
+
+    def clean_shares(self) -> list[float]:
+        try:
+            values = [float(v) for v in self.cleaned_data["shares"].split(",")]
+        except ValueError:
+            raise ValidationError("Numbers separated by commas, e.g. 40,30,20,10.") from None
+        if len(values) != self.targets:
+            raise ValidationError(f"Give one share per target ({self.targets}).")
+        if any(v < 0 for v in values) or abs(sum(values) - 100) > 0.01:
+            raise ValidationError("Shares must be non-negative and add up to 100.")
+        return [v / 100 for v in values]
+
+
+def calibration_scores(route: Route, days: int, sample: Any) -> list[float]:
+    """Scores of recent requests through the route, or of an uploaded sample of prompts."""
+    import csv
+    import io
+
+    from django.utils import timezone
+
+    from routing.models import UsageRecord
+
+    if sample:
+        text = io.StringIO(sample.read(5_000_000).decode("utf-8", errors="replace"))
+        rows = csv.DictReader(text)
+        if "prompt" not in (rows.fieldnames or []):
+            raise ValidationError("The sample needs a 'prompt' column.")
+        return [score_prompt(route.estimator, row["prompt"] or "").value for row in rows]
+    since = timezone.now() - timezone.timedelta(days=days)
+    return list(
+        UsageRecord.objects.filter(
+            route=route.slug, created_at__gte=since, complexity_score__isnull=False
+        ).values_list("complexity_score", flat=True)
+    )
+
+
 @admin.register(Route)
 class RouteAdmin(admin.ModelAdmin):
     inlines = [TargetInline]
@@ -125,7 +178,12 @@ class RouteAdmin(admin.ModelAdmin):
                 "<int:pk>/dry-run/",
                 self.admin_site.admin_view(self.dry_run_view),
                 name="routing_route_dry_run",
-            )
+            ),
+            path(
+                "<int:pk>/calibrate/",
+                self.admin_site.admin_view(self.calibrate_view),
+                name="routing_route_calibrate",
+            ),
         ]
         return custom + super().get_urls()
 
@@ -146,3 +204,44 @@ class RouteAdmin(admin.ModelAdmin):
             "title": f"Dry run: route/{route.slug}",
         }
         return TemplateResponse(request, "admin/routing/route/dry_run.html", context)
+
+    def calibrate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        route = get_object_or_404(Route, pk=pk, strategy=Route.Strategy.COMPLEXITY)
+        targets = list(route.targets.order_by("position", "id"))
+        form = CalibrateForm(request.POST or None, request.FILES or None, targets=len(targets))
+        result = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = self._calibrate(route, targets, form.cleaned_data, "apply" in request.POST)
+            except (ValidationError, ValueError) as exc:
+                form.add_error(None, exc)
+        context = {
+            **self.admin_site.each_context(request),
+            "route": route,
+            "form": form,
+            "result": result,
+            "opts": self.model._meta,
+            "title": f"Calibrate: route/{route.slug}",
+        }
+        return TemplateResponse(request, "admin/routing/route/calibrate.html", context)
+
+    def _calibrate(
+        self, route: Route, targets: list[RouteTarget], data: dict[str, Any], apply: bool
+    ) -> dict[str, Any]:
+        from routing.calibration import achieved_shares, thresholds
+
+        scores = calibration_scores(route, data["days"], data.get("sample"))
+        if not scores:
+            raise ValidationError(
+                "No scores yet: send traffic through the route or upload a sample."
+            )
+        bounds = thresholds(scores, data["shares"])
+        if apply:
+            for target, bound in zip(targets, [*bounds, None]):
+                target.max_score = bound
+                target.save(update_fields=["max_score"])
+        rows = [
+            {"model": t.model, "bound": b, "share": s * 100}
+            for t, b, s in zip(targets, [*bounds, None], achieved_shares(scores, bounds))
+        ]
+        return {"count": len(scores), "rows": rows, "applied": apply}

@@ -61,6 +61,7 @@ class CallContext:
     cache_read: bool = True
     cache_write: bool = True
     saved_usd: Decimal | None = None
+    complexity_score: float | None = None
 
     @property
     def latency_ms(self) -> float:
@@ -113,4 +114,5 @@ class CallContext:
             "query_type": self.query_type,
             "cache_hit": self.cache_hit,
             "saved_usd": self.saved_usd,
+            "complexity_score": self.complexity_score,
         }

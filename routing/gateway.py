@@ -66,6 +66,7 @@ def plan(chat: ChatRequest, snapshot: Snapshot, ctx: CallContext) -> tuple[Plan,
     inp = policy_input(chat, ctx)
     chosen = plan_for(inp, snapshot, latency.snapshot(), score_prompt)
     ctx.route, ctx.decision = chosen.route, chosen.reason
+    ctx.complexity_score = chosen.extra.get("score")
     return chosen, inp
 
 

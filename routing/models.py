@@ -184,6 +184,9 @@ class UsageRecord(models.Model):
     decision = models.CharField(max_length=300, blank=True)
     query_type = models.CharField(max_length=40, blank=True)
     cache_hit = models.BooleanField(default=False)
+    complexity_score = models.FloatField(
+        null=True, blank=True, help_text="Complexity routes: the prompt's score (for calibration)."
+    )
     saved_usd = models.DecimalField(
         max_digits=14,
         decimal_places=8,

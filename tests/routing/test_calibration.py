@@ -1,0 +1,89 @@
+"""Calibrating a complexity route to target traffic shares, from recent scores or a sample."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from routing import records
+from routing.calibration import achieved_shares, thresholds
+from routing.models import Route, RouteTarget, UsageRecord
+
+
+def test_thresholds_hit_the_requested_shares() -> None:
+    """Bounds at the score quantiles give each band its share."""
+    scores = [i / 100 for i in range(100)]
+    bounds = thresholds(scores, [0.4, 0.3, 0.2, 0.1])
+    assert bounds == pytest.approx([0.396, 0.693, 0.891], abs=1e-3)
+    assert achieved_shares(scores, bounds) == pytest.approx([0.4, 0.3, 0.2, 0.1], abs=0.011)
+
+
+def test_thresholds_reject_shares_not_adding_up() -> None:
+    """Shares must add up to 100 %."""
+    with pytest.raises(ValueError):
+        thresholds([0.1, 0.2], [0.5, 0.4])
+
+
+@pytest.fixture
+def complexity_route(providers: object) -> Route:
+    route = Route.objects.create(slug="cx", strategy="complexity", estimator="heuristic")
+    RouteTarget.objects.create(route=route, position=0, model="fakeai/gpt-4o-mini", max_score=0.5)
+    RouteTarget.objects.create(route=route, position=1, model="fakeai/gpt-4o")
+    return route
+
+
+@pytest.fixture
+def staff(gateway_db: None) -> Client:
+    client = Client()
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "pw"))
+    return client
+
+
+def test_gateway_records_the_score(client: openai.OpenAI, complexity_route: Route) -> None:
+    """Requests through a complexity route leave their score for calibration."""
+    client.chat.completions.create(model="route/cx", messages=[{"role": "user", "content": "hi"}])
+    records.writer.flush(10)
+    assert UsageRecord.objects.get(route="cx").complexity_score is not None
+
+
+def test_admin_calibrates_from_recent_traffic(staff: Client, complexity_route: Route) -> None:
+    """The calibrate page previews, then applies, bounds that give the asked-for split."""
+    for i in range(10):
+        UsageRecord.objects.create(
+            request_id=f"r{i}",
+            requested_model="route/cx",
+            route="cx",
+            status="ok",
+            complexity_score=i / 10,
+        )
+    url = f"/admin/routing/route/{complexity_route.pk}/calibrate/"
+    preview = staff.post(url, {"shares": "70,30", "days": "7"})
+    assert b"Preview (10 scores)" in preview.content
+    assert RouteTarget.objects.get(position=0).max_score == 0.5  # unchanged by a preview
+    staff.post(url, {"shares": "70,30", "days": "7", "apply": "1"})
+    bound = RouteTarget.objects.get(position=0).max_score
+    assert bound == pytest.approx(0.63, abs=1e-6)
+    assert RouteTarget.objects.get(position=1).max_score is None
+
+
+def test_admin_calibrates_from_an_uploaded_sample(staff: Client, complexity_route: Route) -> None:
+    """A CSV of prompts is scored with the route's estimator."""
+    prompts = "prompt\n" + "\n".join(f"question number {i} " + "word " * i for i in range(20))
+    sample = SimpleUploadedFile("s.csv", prompts.encode(), content_type="text/csv")
+    response = staff.post(
+        f"/admin/routing/route/{complexity_route.pk}/calibrate/",
+        {"shares": "50,50", "days": "7", "sample": sample},
+    )
+    assert b"Preview (20 scores)" in response.content
+
+
+def test_calibrate_rejects_wrong_share_count(staff: Client, complexity_route: Route) -> None:
+    """One share per target, adding to 100, or an inline error."""
+    response = staff.post(
+        f"/admin/routing/route/{complexity_route.pk}/calibrate/",
+        {"shares": "50,30,20", "days": "7"},
+    )
+    assert b"one share per target" in response.content.lower()
