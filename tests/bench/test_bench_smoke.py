@@ -1,0 +1,106 @@
+"""Smoke tests: every piece of bench/ runs for about a second with tiny settings.
+
+No timing assertions: these only keep the harness from rotting. LiteLLM is never needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench import bench_policies, loadgen, run, write_section
+from bench.fast_upstream import Canned, serve_protocol
+
+
+@pytest.fixture(scope="module")
+def upstream_port() -> Iterator[int]:
+    """The fast upstream on its own event loop in a thread, on a free port."""
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(serve_protocol("127.0.0.1", 0, Canned(5)))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield server.sockets[0].getsockname()[1]
+    loop.call_soon_threadsafe(server.close)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_loadgen_against_fast_upstream(upstream_port: int, stream: bool) -> None:
+    spec = loadgen.LoadSpec(port=upstream_port, stream=stream, concurrency=2, seconds=0.3)
+    result = asyncio.run(loadgen.run_load(spec))
+    assert result["requests"] > 0
+    assert result["errors"] == 0, result["error_sample"]
+    assert (result["ttft_ms"] is not None) is stream
+    assert result["cpu_s"] >= 0
+
+
+def test_fast_upstream_answers_like_openai(upstream_port: int) -> None:
+    spec = loadgen.LoadSpec(port=upstream_port, model="m1", stream=True)
+    status, body = loadgen.request_once(spec)
+    assert status == 200
+    assert body.count(b"data: ") == 5 + 2 + 1  # chunks, finish, usage, [DONE]
+    assert b'"usage"' in body and body.rstrip().endswith(b"data: [DONE]")
+    status, body = loadgen.request_once(loadgen.LoadSpec(port=upstream_port, model="m1"))
+    assert status == 200 and b'"chat.completion"' in body and b'"m1"' in body
+
+
+def test_response_parser_handles_split_chunked_bodies() -> None:
+    raw = (
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+        b"6\r\ndata: \r\n8\r\n[DONE]\n\n\r\n0\r\n\r\n"
+    )
+    parser = loadgen.ResponseParser()
+    done = [parser.feed(raw[i : i + 1], float(i)) for i in range(len(raw))]
+    assert done[-1] and not any(done[:-1])
+    assert parser.status == 200 and parser.saw_done and parser.first_event_at is not None
+
+
+def test_loadgen_refuses_other_hosts() -> None:
+    with pytest.raises(SystemExit):
+        asyncio.run(loadgen.run_load(loadgen.LoadSpec(port=80, host="10.0.0.1")))
+
+
+def test_policy_benchmark_runs(tmp_path: Path) -> None:
+    out = tmp_path / "bench.md"
+    rows = bench_policies.main(["--iterations", "5", "--output", str(out)])
+    strategies = {r["strategy"] for r in rows}
+    assert {"rules", "budget", "complexity", "fallback", "latency"} <= strategies
+    assert {r["prompt"] for r in rows} == {"short", "2,000-token"}
+    assert "## Policy decision" in out.read_text()
+
+
+def test_write_section_replaces_only_its_own_block(tmp_path: Path) -> None:
+    out = tmp_path / "b.md"
+    write_section("a", "first", out)
+    write_section("b", "other", out)
+    write_section("a", "second", out)
+    text = out.read_text()
+    assert "second" in text and "first" not in text and "other" in text
+
+
+def test_full_run_with_tiny_settings(tmp_path: Path) -> None:
+    """Upstream, a throwaway Switchyard (direct and route/auto), tables and the report."""
+    out = tmp_path / "benchmarks.md"
+    run.main(
+        [
+            "--seconds",
+            "0.25",
+            "--warmup",
+            "0.05",
+            "--concurrency",
+            "1",
+            "--no-litellm",
+            "--no-pin",
+            "--output",
+            str(out),
+        ]
+    )
+    text = out.read_text()
+    assert "make bench" in text and "## Gateway overhead and throughput" in text
+    for target in ("| direct |", "| switchyard |", "| switchyard route/auto |"):
+        assert target in text
