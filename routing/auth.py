@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
-
 from routing.catalog import KeyEntry, Snapshot, current
 from routing.errors import unauthorized
 from routing.models import hash_key
 
 
-async def authenticate(request: HttpRequest) -> tuple[KeyEntry, Snapshot]:
-    header = request.headers.get("authorization", "")
+async def authenticate_header(header: str) -> tuple[KeyEntry, Snapshot]:
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise unauthorized(

@@ -1,0 +1,104 @@
+"""The ASGI entry point: /v1 served directly (no Django request cycle on the hot path),
+everything else (admin, playground, tools, /metrics, the simulator) by Django.
+
+Django's handler runs each request's middleware and signal work through thread hops; the
+API needs none of it, so this adapter reads the body, calls `endpoints.handle`, and writes
+the reply itself, cancelling the work when the client disconnects (as Django does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from django.conf import settings
+
+from routing import endpoints
+from routing.context import new_request_id
+from routing.middleware import SAFE_ID
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None when it passes `limit` (the rest is drained and dropped)."""
+    parts: list[bytes] = []
+    size, too_big = 0, False
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise asyncio.CancelledError
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            too_big = True
+        elif chunk:
+            parts.append(chunk)
+        if not message.get("more_body"):
+            return None if too_big else b"".join(parts)
+
+
+def _start(reply: endpoints.Reply) -> MutableMapping[str, Any]:
+    headers = [(b"content-type", reply.content_type.encode())]
+    headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
+    if reply.stream is None:
+        headers.append((b"content-length", str(len(reply.body)).encode()))
+    return {"type": "http.response.start", "status": reply.status, "headers": headers}
+
+
+async def _send_reply(reply: endpoints.Reply, send: Send) -> None:
+    await send(_start(reply))
+    if reply.stream is None:
+        await send({"type": "http.response.body", "body": reply.body})
+        return
+    try:
+        async for part in reply.stream:
+            await send({"type": "http.response.body", "body": part, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        await reply.stream.aclose()  # type: ignore[attr-defined]
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def serve_api(scope: Scope, receive: Receive, send: Send) -> None:
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    incoming = headers.get("x-request-id", "")
+    request_id = incoming if SAFE_ID.match(incoming) else new_request_id()
+    try:
+        body = await _read_body(receive, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    except asyncio.CancelledError:
+        return
+    work = asyncio.ensure_future(_answer(scope, headers, body, request_id, send))
+    watch = asyncio.ensure_future(_until_disconnect(receive))
+    try:
+        await asyncio.wait((work, watch), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (work, watch):
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(work, watch, return_exceptions=True)
+
+
+async def _answer(
+    scope: Scope, headers: dict[str, str], body: bytes | None, request_id: str, send: Send
+) -> None:
+    reply = await endpoints.handle(scope["method"], scope["path"], headers, body, request_id)
+    await _send_reply(reply, send)
+
+
+class SwitchyardASGI:
+    def __init__(self, django_app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self.django_app = django_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (scope["path"] == "/v1" or scope["path"].startswith("/v1/")):
+            await serve_api(scope, receive, send)
+        else:
+            await self.django_app(scope, receive, send)
