@@ -62,6 +62,7 @@ class CallContext:
     cache_write: bool = True
     saved_usd: Decimal | None = None
     complexity_score: float | None = None
+    _cost_memo: tuple[tuple[object, ...], Decimal | None] | None = field(default=None, repr=False)
 
     @property
     def latency_ms(self) -> float:
@@ -74,7 +75,23 @@ class CallContext:
         return (self.first_token_at - self.started) * 1000
 
     def cost(self) -> Decimal | None:
-        """Cost of the answering call plus any other calls (ensemble members, a judge)."""
+        """Cost of the answering call plus any other calls (ensemble members, a judge);
+        computed once per state of the call."""
+        u = self.usage
+        key = (
+            self.model.id if self.model else "",
+            u.input_tokens,
+            u.output_tokens,
+            u.cache_read_tokens,
+            u.cache_write_tokens,
+            self.cache_hit,
+            len(self.extra_costs),
+        )
+        if self._cost_memo is None or self._cost_memo[0] != key:
+            self._cost_memo = (key, self._compute_cost())
+        return self._cost_memo[1]
+
+    def _compute_cost(self) -> Decimal | None:
         if self.cache_hit:
             return Decimal(0)
         main: Decimal | None = Decimal(0)

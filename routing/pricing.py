@@ -77,6 +77,10 @@ def cost(
     if found is None:
         return None
     provider, model = found
+    if price_context is None:
+        flat = _flat_cost(model, usage, when or dt.datetime.now(tz=dt.UTC))
+        if flat is not None:
+            return flat
     gp_usage = Usage(
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
@@ -86,6 +90,37 @@ def cost(
     return model.calc_price(
         gp_usage, provider, genai_request_timestamp=when, price_context=price_context
     ).total_price
+
+
+TOKEN_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
+
+
+def _flat_cost(model: ModelInfo, usage: TokenUsage, when: dt.datetime) -> Decimal | None:
+    """The same result as genai-prices for plain per-token prices, without its general unit
+    machinery (it dominates a request's CPU otherwise). None: use genai-prices."""
+    prices = model.get_prices(when)
+    values = prices.__dict__
+    if any(not isinstance(values.get(k), Decimal | None) for k in TOKEN_KEYS):
+        return None  # tiered prices: genai-prices applies the tiers
+    if values.get("input_mtok") is None or values.get("output_mtok") is None:
+        return None
+    cached = usage.cache_read_tokens
+    written = usage.cache_write_tokens
+    read_price = values.get("cache_read_mtok")
+    write_price = values.get("cache_write_mtok")
+    if (cached and read_price is None) or (written and write_price is None):
+        return None
+    uncached = usage.input_tokens - cached - written
+    total = (
+        uncached * values["input_mtok"]
+        + usage.output_tokens * values["output_mtok"]
+        + (cached * read_price if cached else 0)
+        + (written * write_price if written else 0)
+    ) / MTOK
+    requests = values.get("requests_kcount")
+    if requests is not None:
+        total += requests / 1000
+    return total
 
 
 def _base(price: Decimal | TieredPrices | None) -> Decimal | None:

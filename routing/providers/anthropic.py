@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from httpx_sse import EventSource
 
 from routing import http
 from routing.pricing import TokenUsage
@@ -226,18 +225,16 @@ class AnthropicAdapter(Adapter):
     ) -> Completion:
         payload = to_anthropic(model, body, stream=False)
         try:
-            response = await http.client().post(
+            response = await http.post(
                 f"{model.provider.base_url}/v1/messages",
-                content=orjson.dumps(payload),
-                headers=_headers(model),
-                timeout=http.timeout(read_timeout),
+                orjson.dumps(payload),
+                _headers(model),
+                read_timeout,
             )
-            if response.status_code >= 400:
+            if response.status >= 400:
                 message = scrub(error_message(response.text), model.provider.api_key)
-                raise classify_status(
-                    response.status_code, f"Anthropic: {message}", response.headers
-                )
-            data = orjson.loads(response.content)
+                raise classify_status(response.status, f"Anthropic: {message}", response.headers)
+            data = orjson.loads(response.body)
         except Exception as exc:  # noqa: BLE001 - classified, or re-raised if unknown
             raise classify_exception(exc) from None
         if not isinstance(data, dict) or data.get("type") != "message":
@@ -254,21 +251,20 @@ class AnthropicAdapter(Adapter):
     ) -> AsyncIterator[Chunk]:
         payload = to_anthropic(model, body, stream=True)
         try:
-            async with http.client().stream(
-                "POST",
+            async with http.stream(
                 f"{model.provider.base_url}/v1/messages",
-                content=orjson.dumps(payload),
-                headers=_headers(model),
-                timeout=http.timeout(read_timeout),
+                orjson.dumps(payload),
+                _headers(model),
+                read_timeout,
             ) as response:
-                if response.status_code >= 400:
-                    text = (await response.aread()).decode(errors="replace")
+                if response.status >= 400:
+                    text = await response.read_body()
                     message = scrub(error_message(text), model.provider.api_key)
                     raise classify_status(
-                        response.status_code, f"Anthropic: {message}", response.headers
+                        response.status, f"Anthropic: {message}", response.headers
                     )
                 translator = StreamTranslator(model)
-                async for event in EventSource(response).aiter_sse():
+                async for event in response.events():
                     for chunk in translator.feed(event.event, event.data):
                         yield chunk
                 if not translator.stopped:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
-
+from routing.http import describe
 from routing.pricing import TokenUsage
 
 if TYPE_CHECKING:
@@ -81,7 +80,7 @@ def scrub(text: str, secret: str) -> str:
     return re.sub(r"\b(sk|sy)-[A-Za-z0-9_\-]{8,}", "***", text)[:500]
 
 
-def retry_after(headers: httpx.Headers) -> float | None:
+def retry_after(headers: Mapping[str, str]) -> float | None:
     value = headers.get("retry-after-ms")
     if value:
         try:
@@ -97,7 +96,7 @@ def retry_after(headers: httpx.Headers) -> float | None:
     return None
 
 
-def classify_status(status: int, message: str, headers: httpx.Headers) -> UpstreamError:
+def classify_status(status: int, message: str, headers: Mapping[str, str]) -> UpstreamError:
     if status == 429:
         kind = "rate_limit"
     elif status == 529:
@@ -118,14 +117,9 @@ def classify_status(status: int, message: str, headers: httpx.Headers) -> Upstre
 def classify_exception(exc: Exception) -> UpstreamError:
     if isinstance(exc, UpstreamError):
         return exc
-    if isinstance(exc, httpx.TimeoutException | TimeoutError):
-        return UpstreamError("timeout", "The upstream did not answer in time.")
-    if isinstance(exc, httpx.ConnectError):
-        return UpstreamError("connection", "Could not connect to the upstream.")
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
-        return UpstreamError("connection", "The upstream closed the connection unexpectedly.")
-    if isinstance(exc, httpx.HTTPError):
-        return UpstreamError("connection", f"Upstream HTTP error: {type(exc).__name__}.")
+    transport = describe(exc)
+    if transport is not None:
+        return UpstreamError(*transport)
     if isinstance(exc, ValueError):
         return UpstreamError("malformed", "The upstream sent a response that is not valid JSON.")
     if isinstance(exc, TypeError | KeyError | AttributeError | IndexError):

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from httpx_sse import EventSource
 
 from routing import http
 from routing.pricing import TokenUsage
@@ -48,17 +47,10 @@ class OpenAIAdapter(Adapter):
         payload = {**body, "model": model.model_id, "stream": False}
         payload.pop("stream_options", None)
         try:
-            response = await http.client().post(
-                url,
-                content=orjson.dumps(payload),
-                headers=_headers(model),
-                timeout=http.timeout(read_timeout),
-            )
-            if response.status_code >= 400:
-                await _raise_for_status(
-                    model, response.status_code, response.text, response.headers
-                )
-            data = orjson.loads(response.content)
+            response = await http.post(url, orjson.dumps(payload), _headers(model), read_timeout)
+            if response.status >= 400:
+                await _raise_for_status(model, response.status, response.text, response.headers)
+            data = orjson.loads(response.body)
         except Exception as exc:  # noqa: BLE001 - classified, or re-raised if unknown
             raise classify_exception(exc) from None
         choices = data.get("choices") if isinstance(data, dict) else None
@@ -74,18 +66,14 @@ class OpenAIAdapter(Adapter):
         payload = {**body, "model": model.model_id, "stream": True}
         payload["stream_options"] = {"include_usage": True}
         try:
-            async with http.client().stream(
-                "POST",
-                url,
-                content=orjson.dumps(payload),
-                headers=_headers(model),
-                timeout=http.timeout(read_timeout),
+            async with http.stream(
+                url, orjson.dumps(payload), _headers(model), read_timeout
             ) as response:
-                if response.status_code >= 400:
-                    text = (await response.aread()).decode(errors="replace")
-                    await _raise_for_status(model, response.status_code, text, response.headers)
+                if response.status >= 400:
+                    text = await response.read_body()
+                    await _raise_for_status(model, response.status, text, response.headers)
                 done = False
-                async for event in EventSource(response).aiter_sse():
+                async for event in response.events():
                     if event.data == "[DONE]":
                         done = True
                         break

@@ -23,7 +23,7 @@ from batch.progress import Progress
 from batch.runner import BatchRunner, Options, route_name, supervise
 from batch.summary import render_text, write_json
 from batch.worker import Worker
-from routing import records
+from routing import http, records
 
 REQUEST_LOGGER = "switchyard.requests"
 EXIT_CODES = {"": 0, "max_total_usd": 3, "interrupted": 130}
@@ -124,7 +124,10 @@ class Command(BaseCommand):
             progress.update(runner.tally, runner.inflight)
 
         with _signals(on_interrupt):
-            summary = await supervise(runner, tick, 0.1)
+            try:
+                summary = await supervise(runner, tick, 0.1)
+            finally:
+                await http.close_session()
         progress.finish(runner.tally)
         return summary
 
@@ -133,7 +136,10 @@ class Command(BaseCommand):
 
         async def serve() -> int:
             with _signals(worker.stop, on_second=worker.abort):
-                return await worker.serve(once=opts["once"])
+                try:
+                    return await worker.serve(once=opts["once"])
+                finally:
+                    await http.close_session()
 
         self.stdout.write("batch worker: waiting for jobs (Ctrl+C to stop)")
         count = asyncio.run(serve())
