@@ -15,6 +15,7 @@ from typing import Protocol
 from django.conf import settings
 
 CONFIG_VERSION_KEY = "sy:config-version"
+LOCAL_CACHE_BYTES = 4 * 1024 * 1024  # response cache in local memory (per process)
 
 
 class SharedState(Protocol):
@@ -36,6 +37,7 @@ class LocalState:
         self._ints: dict[str, int] = {}
         self._expiry: dict[str, float] = {}
         self._bytes: dict[str, bytes] = {}
+        self._size = 0
 
     async def get_int(self, key: str) -> int:
         return self._ints.get(key, 0)
@@ -63,7 +65,8 @@ class LocalState:
         if until is not None and until <= time.monotonic():
             self._expiry.pop(key, None)
             self._ints.pop(key, None)
-            self._bytes.pop(key, None)
+            dropped = self._bytes.pop(key, None)
+            self._size -= len(dropped) if dropped else 0
             return False
         return key in self._ints or key in self._bytes
 
@@ -82,9 +85,13 @@ class LocalState:
         return self._bytes.get(key) if self._live(key) else None
 
     async def set_bytes(self, key: str, value: bytes, seconds: float) -> None:
-        if len(self._bytes) > 10_000:  # bounded: drop the oldest entries
-            for old in list(self._bytes)[:1000]:
-                self._bytes.pop(old, None)
+        """Bounded by LOCAL_CACHE_BYTES: the oldest entries go first."""
+        previous = self._bytes.pop(key, None)
+        self._size += len(value) - (len(previous) if previous else 0)
+        while self._bytes and self._size > LOCAL_CACHE_BYTES:
+            oldest = next(iter(self._bytes))
+            self._size -= len(self._bytes.pop(oldest))
+            self._expiry.pop(oldest, None)
         self._bytes[key] = value
         self._expiry[key] = time.monotonic() + seconds
 

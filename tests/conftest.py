@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -100,12 +99,20 @@ def gateway_db(transactional_db: None) -> Iterator[None]:
 def providers(gateway_db: None, fake: FakeUpstream) -> dict[str, Provider]:
     """Two providers on the fake upstream, one per wire protocol, priced from genai-prices."""
     openai_p = Provider.objects.create(
-        slug="fakeai", name="FakeAI", protocol="openai",
-        base_url=fake.openai_base_url, api_key=FAKE_SECRET, region="us",
+        slug="fakeai",
+        name="FakeAI",
+        protocol="openai",
+        base_url=fake.openai_base_url,
+        api_key=FAKE_SECRET,
+        region="us",
     )
     anthropic_p = Provider.objects.create(
-        slug="fakeanthropic", name="FakeAnthropic", protocol="anthropic",
-        base_url=fake.anthropic_base_url, api_key=FAKE_SECRET, region="eu",
+        slug="fakeanthropic",
+        name="FakeAnthropic",
+        protocol="anthropic",
+        base_url=fake.anthropic_base_url,
+        api_key=FAKE_SECRET,
+        region="eu",
     )
     for provider, model_id, ref in [
         (openai_p, "gpt-4o", "openai:gpt-4o"),
@@ -115,8 +122,12 @@ def providers(gateway_db: None, fake: FakeUpstream) -> dict[str, Provider]:
         (anthropic_p, "claude-3-5-sonnet-20241022", "anthropic:claude-3-5-sonnet-20241022"),
     ]:
         Model.objects.create(
-            provider=provider, model_id=model_id, prices_ref=ref, price_known=bool(ref),
-            input_price=2.5 if ref else None, output_price=10 if ref else None,
+            provider=provider,
+            model_id=model_id,
+            prices_ref=ref,
+            price_known=bool(ref),
+            input_price=2.5 if ref else None,
+            output_price=10 if ref else None,
         )
     return {"openai": openai_p, "anthropic": anthropic_p}
 
@@ -146,8 +157,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

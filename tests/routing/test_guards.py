@@ -233,3 +233,14 @@ def test_provider_quota_throttles_a_direct_request(client: openai.OpenAI) -> Non
         client.chat.completions.create(model="fakeai/gpt-4o", messages=MESSAGES)
     assert err.value.code == "upstream_quota"
     assert err.value.response.headers["retry-after"]
+
+
+async def test_local_cache_is_bounded_by_bytes() -> None:
+    """The in-process response cache never holds more than its byte budget."""
+    from routing import state
+
+    local = state.LocalState()
+    for i in range(200):
+        await local.set_bytes(f"k{i}", b"x" * 50_000, 60)
+    assert local._size <= state.LOCAL_CACHE_BYTES
+    assert await local.get_bytes("k199") is not None and await local.get_bytes("k0") is None

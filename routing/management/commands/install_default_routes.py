@@ -12,5 +12,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         created = install_default_routes()
-        self.stdout.write(f"Default routes created: {', '.join(created)}" if created
-                          else "Default routes already present.")
+        self.stdout.write(
+            f"Default routes created: {', '.join(created)}"
+            if created
+            else "Default routes already present."
+        )
