@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/bench_complexity.py [--iterations N]
 
-Prints p50/p99 per decision for a short prompt and a ~2,000-token prompt, for the
-heuristic and learned estimators, and the RSS growth caused by loading the learned
-artefact. Run on an otherwise idle core for stable numbers (e.g. ``taskset -c 0``).
+Prints p50/p99 per decision for a short prompt and two ~2,000-token prompts (one ending
+in multiple-choice answers, scored by the learned model's ``mc`` part, and one free-form,
+scored by its word-problem ``free`` part), for the heuristic and learned estimators, and
+the RSS growth caused by loading the learned artefact. Run on an otherwise idle core for stable numbers (e.g. ``taskset -c 0``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,21 @@ def long_prompt(tokens: int = 2000) -> str:
         return " ".join(rng.choice(vocab) for _ in range(tokens))
 
 
+def long_free_prompt(tokens: int = 2000) -> str:
+    """~``tokens`` tokens of free-form text (GSM8K word problems if present, else synthetic)."""
+    try:
+        from routing.complexity.data import load_gsm8k
+
+        text = "\n\n".join(r.prompt for r in load_gsm8k())
+    except OSError:
+        rng = random.Random(1)
+        text = " ".join(
+            f"Ann buys {rng.randrange(100)} apples at ${rng.randrange(9)}.50 each, twice a week."
+            for _ in range(tokens)
+        )
+    return text[: tokens * 4]
+
+
 def _pct(samples: list[int], q: float) -> float:
     samples = sorted(samples)
     return samples[min(len(samples) - 1, int(len(samples) * q))] / 1000
@@ -78,15 +94,15 @@ def main() -> None:
     learned.score(SHORT)
     loaded = rss_kib()
     heuristic = get_estimator("heuristic")
-    prompts = {"short": SHORT, "2000-token": long_prompt()}
+    prompts = {"short": SHORT, "2000-tok mc": long_prompt(), "2000-tok free": long_free_prompt()}
 
     print(
-        f"{'estimator':<11}{'prompt':<12}{'chars':>7}{'p50 us':>9}{'p99 us':>9}{'p99 cpu us':>12}"
+        f"{'estimator':<11}{'prompt':<14}{'chars':>7}{'p50 us':>9}{'p99 us':>9}{'p99 cpu us':>12}"
     )
     for name, est in (("heuristic", heuristic), ("learned", learned)):
         for label, prompt in prompts.items():
             p50, p99, cpu99 = timings(est, prompt, args.iterations)
-            print(f"{name:<11}{label:<12}{len(prompt):>7}{p50:>9.1f}{p99:>9.1f}{cpu99:>12.1f}")
+            print(f"{name:<11}{label:<14}{len(prompt):>7}{p50:>9.1f}{p99:>9.1f}{cpu99:>12.1f}")
     print(
         f"RSS: import +{(imported - before) / 1024:.1f} MiB, load learned artefact +{(loaded - imported) / 1024:.1f} MiB"
     )

@@ -2,9 +2,10 @@
 
 Three estimators share one small interface (:class:`ComplexityEstimator`):
 
-- ``learned``: logistic regression over fast lexical features, trained on RouteLLM
+- ``learned``: logistic regressions over fast lexical features (one for multiple-choice
+  prompts, one for free-form prompts such as word problems), trained on RouteLLM
   correctness labels to predict "the strong model is right and the weak one wrong";
-  the artefact ``learned_v1.json`` is loaded once per process. See ``docs/router.md``.
+  the artefact ``learned_v2.json`` is loaded once per process. See ``docs/router.md``.
 - ``heuristic``: the transparent seed heuristic (length, questions, technical words,
   code and math markers).
 - ``length``: prompt length only (a baseline).
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from . import features as F
-from .model import LinearModel
+from .model import LinearModel, SplitModel, load_any
 
 __all__ = [
     "ARTEFACT",
@@ -34,7 +35,7 @@ __all__ = [
     "get_estimator",
 ]
 
-ARTEFACT = Path(__file__).resolve().parent / "learned_v1.json"
+ARTEFACT = Path(__file__).resolve().parent / "learned_v2.json"
 
 
 @dataclass(frozen=True)
@@ -160,16 +161,21 @@ class LengthEstimator:
 
 
 @lru_cache(maxsize=4)
-def load_model(path: str | None = None) -> LinearModel:
-    """The learned model artefact, parsed once per process per path."""
+def load_model(path: str | None = None) -> LinearModel | SplitModel:
+    """The learned model artefact (v2 split or v1 linear), parsed once per process per path."""
     file = Path(path or os.environ.get("SWITCHYARD_COMPLEXITY_MODEL") or ARTEFACT)
     if not file.exists():
         raise FileNotFoundError(f"{file} missing: run `manage.py train_router` to build it")
-    return LinearModel.load(file)
+    return load_any(file)
 
 
 class LearnedEstimator:
-    """Logistic regression over lexical features; score = calibrated rank in [0, 1]."""
+    """Logistic regression over lexical features; score = calibrated rank in [0, 1].
+
+    With a v2 (split) artefact, multiple-choice prompts are scored by the ``mc`` part and
+    free-form prompts by the word-problem ``free`` part, each calibrated on its own kind
+    of training prompt.
+    """
 
     name = "learned"
 
@@ -179,17 +185,24 @@ class LearnedEstimator:
 
     def score(self, prompt: str) -> ComplexityScore:
         model = self.model
-        dense, lexical, raw = model.logit_parts(prompt)
-        logit = model.bias + dense + lexical
+        part = model.part(prompt) if isinstance(model, SplitModel) else model
+        dense, lexical, raw = part.logit_parts(prompt)
+        logit = part.bias + dense + lexical
+        if part.feature_set == "word_problem":
+            words, numbers, choices = raw["wp_log_words"], raw["wp_nums"], 0.0
+        else:
+            words, numbers, choices = raw["log_words"], raw["log_digits"], raw["choices"]
         feats = {
-            "words": round(math.expm1(raw["log_words"])),
-            "digits": round(math.expm1(raw["log_digits"])),
-            "choices": raw["choices"],
+            "words": round(math.expm1(words)),
+            "numbers" if part.feature_set == "word_problem" else "digits": round(
+                math.expm1(numbers)
+            ),
+            "choices": choices,
             "dense": round(dense, 3),
             "lexical": round(lexical, 3),
-            "p_help": round(model.probability(logit), 3),
+            "p_help": round(part.probability(logit), 3),
         }
-        return ComplexityScore(round(model.calibrate(logit), 6), feats, self.label)
+        return ComplexityScore(round(part.calibrate(logit), 6), feats, self.label)
 
 
 _FACTORIES = {

@@ -73,7 +73,7 @@ def _fold_scores(
         test_idx = [i for i, r in enumerate(mmlu) if fold_of[r.domain] == f]
         train = [r for r in mmlu if fold_of[r.domain] != f] + extra_train
         model = fit(train, cfg)
-        fold_scores = [model.calibrate(model.logit(mmlu[i].prompt)) for i in test_idx]
+        fold_scores = [model.score(mmlu[i].prompt) for i in test_idx]
         for i, s in zip(test_idx, fold_scores):
             scores[i] = s
         per_fold.append(M.apgr([*fold_scores], *_labels([mmlu[i] for i in test_idx])))
@@ -117,7 +117,7 @@ def evaluate(
     gsm = _dataset_block(gsm_test)
     if retrain:
         model = fit(mmlu + gsm_train, cfg)
-        learned = [model.calibrate(model.logit(r.prompt)) for r in gsm_test]
+        learned = [model.score(r.prompt) for r in gsm_test]
     else:
         learned = _estimator_scorer("learned")(gsm_test)
     gsm["estimators"]["learned"] = _summary(learned, gsm_test)
@@ -155,4 +155,49 @@ def table(result: dict[str, Any]) -> str:
         lines.append(
             f"{dname:<24}{'(weak/strong quality)':<28}{block['weak']:.3f} / {block['strong']:.3f}"
         )
+    return "\n".join(lines)
+
+
+def dollar_curve(
+    points: Sequence[Sequence[float]], weak_usd: float, strong_usd: float
+) -> list[list[float]]:
+    """[share, quality, USD per 1,000 requests] per curve point, given each model's USD
+    per request: a share ``x`` of requests goes to the strong model, the rest to the weak."""
+    return [
+        [
+            float(share),
+            float(quality),
+            round(1000 * (share * strong_usd + (1 - share) * weak_usd), 6),
+        ]
+        for share, quality in points
+    ]
+
+
+def add_dollars(
+    result: dict[str, Any], pricing: dict[str, Any], estimator: str = "learned"
+) -> dict[str, Any]:
+    """Add ``dollars`` (the ``estimator``'s curve priced per 1k requests) and ``pricing``
+    to every dataset of ``result``. ``pricing`` needs ``weak_usd`` / ``strong_usd``
+    (USD per request) and describes the pair (ids, price refs, token assumptions)."""
+    for block in result["datasets"].values():
+        points = block["estimators"][estimator]["curve"]
+        block["dollars"] = dollar_curve(points, pricing["weak_usd"], pricing["strong_usd"])
+        block["pricing"] = {**pricing, "estimator": estimator}
+    return result
+
+
+def dollars_table(result: dict[str, Any]) -> str:
+    """Strong share, quality and $ per 1k requests of the priced curve, per dataset."""
+    lines = []
+    for dname, block in result["datasets"].items():
+        if "dollars" not in block:
+            continue
+        p = block["pricing"]
+        lines.append(
+            f"{dname}: {p['estimator']} router, weak {p['weak']} / strong {p['strong']}, "
+            f"{p['input_tokens']} input + {p['output_tokens']} output tokens per request"
+        )
+        lines.append(f"  {'strong share':>12}{'quality':>10}{'$ / 1k req':>12}")
+        for share, quality, usd in block["dollars"]:
+            lines.append(f"  {share:>12.0%}{quality:>10.3f}{usd:>12.4f}")
     return "\n".join(lines)

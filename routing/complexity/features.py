@@ -162,3 +162,218 @@ def dense_features(prompt: str) -> dict[str, float]:
         "log_code": _log(_count(prompt, CODE_CHARS) + _count(head, CODE_WORDS)),
         "numeric_choices": numeric_choices,
     }
+
+
+# --- free-form prompts (no answer choices): word-problem features -------------------------
+#
+# GSM8K-style prompts are short narratives with numbers. What makes one hard for the weak
+# model is how many quantities and relations it must chain: commas and "and" (clauses),
+# comparisons ("more than", "as many"), multipliers ("twice", "half"), fractions, large
+# numbers, length. Decimals and long numbers (money amounts) go the other way. These
+# features feed the free-form sub-model; apart from the total length they are computed
+# over the first ``WP_WINDOW`` characters (longer than any GSM8K prompt, 848), so their
+# cost is bounded.
+
+WP_WINDOW = 1000
+
+NUMBER_RE = re.compile(r"\d[\d,]*(?:\.\d+)?")
+FRACTION_RE = re.compile(r"\d/\d")
+SENTENCE_RE = re.compile(r"(?<=[.?!])\s+")
+ENTITY_RE = re.compile(r"(?<![.?!]\s)(?<=\s)[A-Z][a-z]+")
+TOKEN_STRIP = ".,;:!?()\"'$%"
+CUES = {
+    "each": ("each", "every", "per", "apiece"),
+    "mult": ("twice", "double", "triple", "times", "thrice", "half", "quarter", "third"),
+    "pct": ("percent", "%", "discount", "interest", "tax", "tip", "profit", "ratio"),
+    "remain": ("remaining", "left", "rest", "remainder", "leftover"),
+    "total": ("total", "altogether", "together", "combined", "sum", "in all"),
+    "compare": (
+        "more than",
+        "less than",
+        "fewer than",
+        "longer than",
+        "shorter than",
+        "older than",
+        "younger than",
+        "as many",
+        "as much",
+    ),
+    "avg": ("average", "mean"),
+    "money": (
+        "$",
+        "dollar",
+        "cent",
+        "price",
+        "cost",
+        "pay",
+        "paid",
+        "earn",
+        "spend",
+        "spent",
+        "save",
+        "sell",
+        "sold",
+        "buy",
+        "bought",
+    ),
+    "time": ("hour", "minute", "second", "day", "week", "month", "year"),
+    "measure": (
+        "mile",
+        "meter",
+        "feet",
+        "foot",
+        "inch",
+        "pound",
+        "kg",
+        "gram",
+        "liter",
+        "gallon",
+        "ounce",
+        "cup",
+        "km",
+        "yard",
+    ),
+    "cond": (" if ", " after ", " before ", " until ", " then "),
+    "rate": (" per ", "an hour", "a day", "a week", "an minute", "mph", "rate", "speed"),
+}
+STEP_CUES = CUES["each"] + CUES["mult"] + CUES["pct"] + CUES["remain"] + CUES["compare"]
+UNITS = (
+    "hour",
+    "minute",
+    "second",
+    "day",
+    "week",
+    "month",
+    "year",
+    "mile",
+    "meter",
+    "feet",
+    "foot",
+    "inch",
+    "pound",
+    "kg",
+    "gram",
+    "liter",
+    "gallon",
+    "ounce",
+    "cup",
+    "dozen",
+    "cent",
+    "dollar",
+)
+WP_NUMBER_WORDS = frozenset(
+    [
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "hundred",
+        "thousand",
+        "half",
+        "twice",
+        "double",
+        "dozen",
+        "quarter",
+        "third",
+    ]
+)
+PRONOUNS = frozenset(["he", "she", "they", "his", "her", "their", "it"])
+
+WP_BASE = (
+    "wp_log_chars",
+    "wp_log_words",
+    "wp_nums",
+    "wp_distinct",
+    "wp_logmax",
+    "wp_dec",
+    "wp_frac",
+    "wp_pct",
+    "wp_dollar",
+    "wp_numwords",
+    "wp_sent",
+    "wp_qwords",
+    "wp_ents",
+    "wp_units",
+    "wp_steps",
+    "wp_longnum",
+    "wp_commas",
+    "wp_and",
+    "wp_pronoun",
+) + tuple(f"cue_{k}" for k in CUES)
+# Every base feature is also crossed with the (centred) log length: what signals a hard
+# problem differs between short and long ones (+0.017 APGR in CV on GSM8K train).
+LENGTH_CENTRE = 5.5  # ~ log1p(245 chars), the typical GSM8K prompt
+WORD_PROBLEM = WP_BASE + tuple(f"len_x_{n}" for n in WP_BASE)
+
+
+def _number(text: str) -> float | None:
+    """The value of a matched number, capped at 1e15 (a 5,000-digit run is not ``inf``)."""
+    try:
+        return min(float(text.replace(",", "")), 1e15)
+    except ValueError:
+        return None
+
+
+def word_problem_features(prompt: str) -> dict[str, float]:
+    """Raw features of a free-form prompt, keyed by the names in ``WORD_PROBLEM``."""
+    body = prompt[:WP_WINDOW]
+    low = body.lower()
+    nums = NUMBER_RE.findall(body)
+    values = {v for v in map(_number, nums) if v is not None}
+    words = low.split()
+    toks = [w.strip(TOKEN_STRIP) for w in words]
+    sents = [s for s in SENTENCE_RE.split(body.strip()) if s]
+    question = sents[-1] if sents else ""
+    for s in sents:
+        if "?" in s:
+            question = s
+    out = {
+        "wp_log_chars": _log(len(prompt)),
+        "wp_log_words": _log(len(words)),
+        "wp_nums": _log(len(nums)),
+        "wp_distinct": _log(len(values)),
+        "wp_logmax": _log(max(values)) if values and max(values) > 0 else 0.0,
+        "wp_dec": _log(sum("." in n for n in nums)),
+        "wp_frac": _log(len(FRACTION_RE.findall(body))),
+        "wp_pct": _log(body.count("%") + low.count("percent")),
+        "wp_dollar": _log(body.count("$")),
+        "wp_numwords": _log(sum(t in WP_NUMBER_WORDS for t in toks)),
+        "wp_sent": _log(len(sents)),
+        "wp_qwords": _log(len(question.split())),
+        "wp_ents": _log(len(set(ENTITY_RE.findall(body)))),
+        "wp_units": _log(sum(u in low for u in UNITS)),
+        "wp_steps": _log(len(nums) + _count(low, STEP_CUES)),
+        "wp_longnum": _log(sum(len(n.replace(",", "")) >= 4 for n in nums)),
+        "wp_commas": _log(body.count(",")),
+        "wp_and": _log(toks.count("and")),
+        "wp_pronoun": _log(sum(t in PRONOUNS for t in toks)),
+    }
+    for name, marks in CUES.items():
+        out[f"cue_{name}"] = _log(_count(low, marks))
+    centred = out["wp_log_chars"] - LENGTH_CENTRE
+    for name in WP_BASE:
+        out[f"len_x_{name}"] = out[name] * centred
+    return out
+
+
+def has_choices(prompt: str) -> bool:
+    """True for multiple-choice prompts (>= 2 ``A.``-``D.`` choice lines near the end)."""
+    return len(CHOICE_RE.findall(prompt[-TAIL:])) >= 2
+
+
+FEATURE_SETS = {
+    "dense": (DENSE, dense_features),
+    "word_problem": (WORD_PROBLEM, word_problem_features),
+}

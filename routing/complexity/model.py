@@ -1,11 +1,16 @@
 """Pure-Python inference for the learned complexity model (no numpy needed).
 
-The model is a logistic regression over standardised dense features (optionally also
-crossed with the multiple-choice indicator) plus binary word features scaled by
+A :class:`LinearModel` is a logistic regression over standardised features of one feature
+set (``features.FEATURE_SETS``: ``dense`` or ``word_problem``; dense features optionally
+also crossed with the multiple-choice indicator) plus binary word features scaled by
 ``token_weight / sqrt(#distinct tokens + 1)``. The raw logit is mapped to [0, 1] through the
 empirical CDF of training logits, so a score of 0.7 means "harder than 70% of the
 training prompts": thresholding at 1 - x sends roughly a share x of traffic to the
 strong model.
+
+A :class:`SplitModel` (the v2 artefact) holds two of them: one for multiple-choice prompts
+(answer choices A-D), one for free-form prompts (word problems, chat), each calibrated on
+its own kind of training prompt.
 """
 
 from __future__ import annotations
@@ -30,11 +35,12 @@ class LinearModel:
     bigrams: bool
     quantiles: tuple[float, ...]  # sorted training logits at evenly spaced ranks
     meta: dict[str, Any]
+    feature_set: str = "dense"
 
     def logit_parts(self, prompt: str) -> tuple[float, float, dict[str, float]]:
-        """(dense part, token part, raw dense features) of the logit, without the bias."""
-        raw = F.dense_features(prompt)
-        choices = raw["choices"]
+        """(dense part, token part, raw features) of the logit, without the bias."""
+        raw = F.FEATURE_SETS[self.feature_set][1](prompt)
+        choices = raw.get("choices", 0.0)
         dense = 0.0
         for name, (mean, sd, weight) in self.dense.items():
             z = (raw[name] - mean) / sd
@@ -67,11 +73,14 @@ class LinearModel:
         frac = (logit - lo) / (hi - lo) if hi > lo else 0.0
         return (i - 1 + frac) / (len(q) - 1)
 
+    def score(self, prompt: str) -> float:
+        return self.calibrate(self.logit(prompt))
+
     def probability(self, logit: float) -> float:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "format": "switchyard-complexity-linear/1",
             "bias": self.bias,
             "dense": {k: list(v) for k, v in self.dense.items()},
@@ -82,6 +91,9 @@ class LinearModel:
             "tokens": dict(sorted(self.tokens.items())),
             "meta": self.meta,
         }
+        if self.feature_set != "dense":
+            doc["feature_set"] = self.feature_set
+        return doc
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> LinearModel:
@@ -96,6 +108,7 @@ class LinearModel:
             bigrams=bool(doc["bigrams"]),
             quantiles=tuple(float(x) for x in doc["quantiles"]),
             meta=dict(doc.get("meta", {})),
+            feature_set=_feature_set(doc.get("feature_set", "dense")),
         )
 
     @classmethod
@@ -103,5 +116,59 @@ class LinearModel:
         return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
 
     def save(self, path: Path) -> None:
-        text = json.dumps(self.to_json(), indent=0, sort_keys=False, separators=(",", ":"))
-        path.write_text(text + "\n", encoding="utf-8")
+        _save(self.to_json(), path)
+
+
+def _feature_set(name: str) -> str:
+    if name not in F.FEATURE_SETS:
+        raise ValueError(f"unknown feature set {name!r}")
+    return name
+
+
+def _save(doc: dict[str, Any], path: Path) -> None:
+    text = json.dumps(doc, indent=0, sort_keys=False, separators=(",", ":"))
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class SplitModel:
+    """Two linear models: ``mc`` for multiple-choice prompts, ``free`` for the rest."""
+
+    mc: LinearModel
+    free: LinearModel
+    meta: dict[str, Any]
+
+    def part(self, prompt: str) -> LinearModel:
+        return self.mc if F.has_choices(prompt) else self.free
+
+    def score(self, prompt: str) -> float:
+        return self.part(prompt).score(prompt)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": "switchyard-complexity-split/1",
+            "mc": self.mc.to_json(),
+            "free": self.free.to_json(),
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> SplitModel:
+        if doc.get("format") != "switchyard-complexity-split/1":
+            raise ValueError(f"unknown complexity model format {doc.get('format')!r}")
+        return cls(
+            mc=LinearModel.from_json(doc["mc"]),
+            free=LinearModel.from_json(doc["free"]),
+            meta=dict(doc.get("meta", {})),
+        )
+
+    def save(self, path: Path) -> None:
+        _save(self.to_json(), path)
+
+
+def load_any(path: Path) -> LinearModel | SplitModel:
+    """A v1 (single linear) or v2 (split) artefact."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if doc.get("format") == "switchyard-complexity-split/1":
+        return SplitModel.from_json(doc)
+    return LinearModel.from_json(doc)

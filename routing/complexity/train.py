@@ -1,9 +1,14 @@
 """Deterministic training of the learned complexity model.
 
 ``python manage.py train_router`` (or :func:`build_artefact`) trains on ``mmlu_dev.csv``
-plus the GSM8K *train* rows and writes ``learned_v1.json`` next to this file, together
-with ``learned_v1.report.json`` (its evaluation). Needs numpy + scikit-learn (training
+plus the GSM8K *train* rows and writes ``learned_v2.json`` next to this file, together
+with ``learned_v2.report.json`` (its evaluation). Needs numpy + scikit-learn (training
 only; inference in :mod:`.model` is pure Python).
+
+The v2 model is a :class:`.model.SplitModel`: the multiple-choice part is the v1 model
+(dense features crossed with "has choices", trained on all rows), the free-form part a
+logistic regression over the word-problem features trained on the training rows without
+answer choices (GSM8K train). Each part is calibrated on the rows it will score.
 """
 
 from __future__ import annotations
@@ -16,14 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 from . import features as F
 from .data import Row
-from .model import LinearModel
+from .model import LinearModel, SplitModel
 
 if TYPE_CHECKING:
     import numpy as np
     from scipy import sparse
 
-ARTEFACT = Path(__file__).resolve().parent / "learned_v1.json"
-REPORT = Path(__file__).resolve().parent / "learned_v1.report.json"
+VERSION = "v2"
+ARTEFACT = Path(__file__).resolve().parent / f"learned_{VERSION}.json"
+REPORT = Path(__file__).resolve().parent / f"learned_{VERSION}.report.json"
 QUANTILES = 200
 
 
@@ -41,6 +47,11 @@ class TrainConfig:
         12.0  # extra weight on rows where the strong model is wrong, the weak right
     )
     prune: float = 1e-3  # word weights below this are not shipped
+    # free-form (no answer choices) sub-model over the word-problem features
+    split: bool = True  # False: the v1 single model scores every prompt
+    free_target: str = "help"
+    free_C: float = 0.03
+    free_hurt_weight: float = 20.0
 
 
 Featurised = tuple[dict[str, float], frozenset[str]]
@@ -75,13 +86,13 @@ def _vocabulary(feats: list[Featurised], rows: list[Row], cfg: TrainConfig) -> l
     )
 
 
-def _sample_weights(rows: list[Row], cfg: TrainConfig) -> np.ndarray:
+def _sample_weights(rows: list[Row], cfg: TrainConfig, hurt_weight: float) -> np.ndarray:
     import numpy as np
 
     sizes = collections.Counter(r.domain for r in rows)
     w = np.array([sizes[r.domain] ** -cfg.domain_power for r in rows], dtype=float)
     hurt = np.array([r.weak_correct and not r.strong_correct for r in rows])
-    w[hurt] *= cfg.hurt_weight
+    w[hurt] *= hurt_weight
     return w / w.mean()
 
 
@@ -108,8 +119,69 @@ def _design(
     return sparse.hstack(parts).tocsr()
 
 
-def fit(rows: list[Row], cfg: TrainConfig | None = None) -> LinearModel:
-    """Train a :class:`LinearModel` on ``rows`` (deterministic: lbfgs, sorted vocabulary)."""
+_WP_CACHE: dict[str, dict[str, float]] = {}
+
+
+def _wp(prompt: str) -> dict[str, float]:
+    if prompt not in _WP_CACHE:
+        _WP_CACHE[prompt] = F.word_problem_features(prompt)
+    return _WP_CACHE[prompt]
+
+
+def fit(rows: list[Row], cfg: TrainConfig | None = None) -> LinearModel | SplitModel:
+    """Train the model on ``rows``: a :class:`SplitModel` (or the v1 linear model when
+    ``cfg.split`` is False). Deterministic: lbfgs, sorted vocabulary, fixed row order."""
+    cfg = cfg or TrainConfig()
+    if not cfg.split:
+        return fit_linear(rows, cfg)
+    mc_mask = [F.has_choices(r.prompt) for r in rows]
+    mc = fit_linear(rows, cfg, calibrate_on=mc_mask)
+    free_rows = [r for r, m in zip(rows, mc_mask) if not m]
+    free = fit_free(free_rows, cfg)
+    meta = {"config": asdict(cfg), "train_rows": len(rows), "free_rows": len(free_rows)}
+    return SplitModel(mc=mc, free=free, meta=meta)
+
+
+def fit_free(rows: list[Row], cfg: TrainConfig) -> LinearModel:
+    """Logistic regression over the word-problem features of free-form prompts."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    names = F.WORD_PROBLEM
+    raw = np.array([[_wp(r.prompt)[n] for n in names] for r in rows])
+    stats = np.vstack([raw.mean(0), raw.std(0)])
+    stats[1][stats[1] < 1e-9] = 1.0
+    x = (raw - stats[0]) / stats[1]
+    y = np.array([label(r, cfg.free_target) for r in rows])
+    clf = LogisticRegression(C=cfg.free_C, max_iter=5000, tol=1e-6)
+    clf.fit(x, y, sample_weight=_sample_weights(rows, cfg, cfg.free_hurt_weight))
+    coef = clf.coef_.ravel()
+    dense = {
+        n: (
+            round(float(stats[0][i]), 6),
+            round(float(stats[1][i]), 6),
+            round(float(coef[i]), 6),
+        )
+        for i, n in enumerate(names)
+    }
+    return LinearModel(
+        bias=round(float(clf.intercept_[0]), 6),
+        dense=dense,
+        mc_dense={},
+        tokens={},
+        token_weight=0.0,
+        bigrams=False,
+        quantiles=_quantiles(clf.decision_function(x)),
+        meta={"train_rows": len(rows), "target": cfg.free_target},
+        feature_set="word_problem",
+    )
+
+
+def fit_linear(
+    rows: list[Row], cfg: TrainConfig | None = None, calibrate_on: list[bool] | None = None
+) -> LinearModel:
+    """Train the v1 :class:`LinearModel` on ``rows`` (deterministic: lbfgs, sorted
+    vocabulary); its calibration uses the rows flagged in ``calibrate_on`` (default all)."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
@@ -123,15 +195,24 @@ def fit(rows: list[Row], cfg: TrainConfig | None = None) -> LinearModel:
     x = _design(feats, index, stats, cfg)
     y = np.array([label(r, cfg.target) for r in rows])
     clf = LogisticRegression(C=cfg.C, max_iter=5000, tol=1e-6)
-    clf.fit(x, y, sample_weight=_sample_weights(rows, cfg))
+    clf.fit(x, y, sample_weight=_sample_weights(rows, cfg, cfg.hurt_weight))
+    if calibrate_on is not None:
+        x = x[np.flatnonzero(calibrate_on)]
     return _export(clf, vocab, stats, cfg, x, rows)
+
+
+def _quantiles(logits: Any) -> tuple[float, ...]:
+    import numpy as np
+
+    logits = np.sort(logits)
+    ranks = np.linspace(0, len(logits) - 1, QUANTILES + 1)
+    quantiles = tuple(round(float(v), 6) for v in np.interp(ranks, np.arange(len(logits)), logits))
+    return _strictly_increasing(quantiles)
 
 
 def _export(
     clf: Any, vocab: list[str], stats: Any, cfg: TrainConfig, x: Any, rows: list[Row]
 ) -> LinearModel:
-    import numpy as np
-
     coef = clf.coef_.ravel()
     n_tok, n_dense = len(vocab), len(F.DENSE)
     tokens = {t: round(float(w), 5) for t, w in zip(vocab, coef[:n_tok]) if abs(w) >= cfg.prune}
@@ -146,9 +227,6 @@ def _export(
     mc = {}
     if cfg.mc_interactions:
         mc = {n: round(float(coef[n_tok + n_dense + i]), 6) for i, n in enumerate(F.DENSE)}
-    logits = np.sort(clf.decision_function(x))
-    ranks = np.linspace(0, len(logits) - 1, QUANTILES + 1)
-    quantiles = tuple(round(float(v), 6) for v in np.interp(ranks, np.arange(len(logits)), logits))
     meta = {"config": asdict(cfg), "train_rows": len(rows), "vocabulary": len(tokens)}
     return LinearModel(
         bias=round(float(clf.intercept_[0]), 6),
@@ -157,7 +235,7 @@ def _export(
         tokens=tokens,
         token_weight=cfg.token_weight,
         bigrams=cfg.bigrams,
-        quantiles=_strictly_increasing(quantiles),
+        quantiles=_quantiles(clf.decision_function(x)),
         meta=meta,
     )
 
@@ -189,11 +267,11 @@ def build_artefact(
     cfg = cfg or TrainConfig()
     gsm_train, gsm_test = gsm8k_split(data_path)
     model = fit(load_mmlu(data_path) + gsm_train, cfg)
-    model.meta["version"] = "v1"
+    model.meta["version"] = VERSION if cfg.split else "v1"
     model.save(artefact)
     summary: dict[str, Any] = {"artefact": artefact.name, "config": asdict(cfg)}
     if report is not None:
-        scores = [model.calibrate(model.logit(r.prompt)) for r in gsm_test]
+        scores = [model.score(r.prompt) for r in gsm_test]
         summary["gsm8k-test"] = _brief(E._summary(scores, gsm_test))
         oof, per_fold = E._fold_scores(load_mmlu(data_path), gsm_train, folds, cfg)
         summary["mmlu-heldout-subjects"] = {

@@ -1,17 +1,64 @@
-"""Evaluate complexity estimators (APGR / CPT) on GSM8K test and held-out MMLU subjects."""
+"""Evaluate complexity estimators (APGR / CPT) on GSM8K test and held-out MMLU subjects.
+
+With catalog prices for a weak/strong pair (``--weak`` / ``--strong``, catalog ids), the
+learned estimator's curve is also reported in dollars per 1,000 requests.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from routing.complexity.evaluate import evaluate, table, write_curves
+from routing.complexity.evaluate import add_dollars, dollars_table, evaluate, table, write_curves
+
+SYNC_HINT = "run `python manage.py sync_catalog` first (or pass --no-dollars)"
+
+
+def _usd_per_request(model_id: str, input_tokens: int, output_tokens: int) -> tuple[float, str]:
+    """(USD per request, prices_ref) of a catalog model for the given average tokens."""
+    from routing import catalog
+    from routing.pricing import TokenUsage, cost
+
+    try:
+        snapshot = catalog.current_sync()
+    except Exception as exc:  # noqa: BLE001 - e.g. database not migrated
+        raise CommandError(f"cannot read the model catalog ({exc}): {SYNC_HINT}") from exc
+    if not snapshot.models:
+        raise CommandError(f"the model catalog is empty: {SYNC_HINT}")
+    entry = snapshot.resolve(model_id)
+    if entry is None:
+        raise CommandError(f"{model_id!r} is not in the model catalog (use a catalog id)")
+    usd = (
+        cost(entry.prices_ref, TokenUsage(input_tokens=input_tokens, output_tokens=output_tokens))
+        if entry.prices_ref
+        else None
+    )
+    if usd is None:
+        raise CommandError(f"{model_id!r} has no known price in the catalog")
+    return float(usd), entry.prices_ref
+
+
+def pricing(weak: str, strong: str, input_tokens: int, output_tokens: int) -> dict[str, Any]:
+    weak_usd, weak_ref = _usd_per_request(weak, input_tokens, output_tokens)
+    strong_usd, strong_ref = _usd_per_request(strong, input_tokens, output_tokens)
+    return {
+        "weak": weak,
+        "strong": strong,
+        "weak_prices_ref": weak_ref,
+        "strong_prices_ref": strong_ref,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "weak_usd": weak_usd,
+        "strong_usd": strong_usd,
+    }
 
 
 class Command(BaseCommand):
-    help = "Evaluate the complexity router (APGR, CPT50, CPT80) and write curves JSON."
+    help = (
+        "Evaluate the complexity router (APGR, CPT50, CPT80, $ per 1k requests); write curves JSON."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--json", action="store_true", help="print the full result as JSON")
@@ -27,12 +74,36 @@ class Command(BaseCommand):
         parser.add_argument(
             "--retrain", action="store_true", help="score GSM8K test with a freshly trained model"
         )
+        parser.add_argument(
+            "--weak", default="deepseek/deepseek-chat", help="catalog id of the cheap model"
+        )
+        parser.add_argument(
+            "--strong", default="openai/gpt-4o", help="catalog id of the capable model"
+        )
+        parser.add_argument(
+            "--input-tokens", type=int, default=500, help="average input tokens per request"
+        )
+        parser.add_argument(
+            "--output-tokens", type=int, default=300, help="average output tokens per request"
+        )
+        parser.add_argument(
+            "--no-dollars", action="store_true", help="skip the catalog-priced dollar curve"
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        prices = None
+        if not opts["no_dollars"]:  # resolve prices first: fail fast, before the evaluation
+            prices = pricing(
+                opts["weak"], opts["strong"], opts["input_tokens"], opts["output_tokens"]
+            )
         result = evaluate(opts["data"], folds=opts["folds"], retrain=opts["retrain"])
+        if prices is not None:
+            add_dollars(result, prices)
         path = write_curves(result, opts["curves"])
         if opts["json"]:
             self.stdout.write(json.dumps(result, indent=1))
         else:
             self.stdout.write(table(result))
+            if prices is not None:
+                self.stdout.write(dollars_table(result))
             self.stdout.write(f"curves written to {path}")

@@ -11,7 +11,7 @@ from routing.complexity.train import build_artefact
 
 
 class Command(BaseCommand):
-    help = "Train routing/complexity/learned_v1.json (and its report) from the RouteLLM data."
+    help = "Train routing/complexity/learned_v2.json (and its report) from the RouteLLM data."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(

@@ -11,7 +11,8 @@ from routing.complexity import (
     LearnedEstimator,
     get_estimator,
 )
-from routing.complexity.model import LinearModel
+from routing.complexity import features as F
+from routing.complexity.model import LinearModel, SplitModel, load_any
 
 PROMPTS = [
     "",
@@ -51,18 +52,54 @@ def test_get_estimator_is_cached_and_validates():
         get_estimator("nope")
 
 
+WORD_PROBLEM = (
+    "Toulouse has twice as many sheep as Charleston. Charleston has 4 times as many sheep "
+    "as Seattle. How many sheep do Toulouse, Charleston, and Seattle have together if "
+    "Seattle has 20 sheep?"
+)
+
+
 def test_learned_matches_a_fresh_load_of_the_artefact():
-    fresh = LinearModel.from_json(json.loads(ARTEFACT.read_text()))
+    fresh = load_any(ARTEFACT)
+    assert isinstance(fresh, SplitModel)
+    assert SplitModel.from_json(json.loads(ARTEFACT.read_text())) == fresh
     est = LearnedEstimator()
-    for prompt in PROMPTS:
-        assert est.score(prompt).value == pytest.approx(
-            fresh.calibrate(fresh.logit(prompt)), abs=1e-6
-        )
+    for prompt in [*PROMPTS, WORD_PROBLEM]:
+        assert est.score(prompt).value == pytest.approx(fresh.score(prompt), abs=1e-6)
+
+
+def test_split_model_dispatches_on_answer_choices():
+    model = get_estimator("learned").model
+    mc, free = PROMPTS[6], WORD_PROBLEM
+    assert F.has_choices(mc) and not F.has_choices(free)
+    assert model.part(mc) is model.mc and model.mc.feature_set == "dense"
+    assert model.part(free) is model.free and model.free.feature_set == "word_problem"
+    assert set(model.free.dense) == set(F.WORD_PROBLEM)
+    headers = get_estimator("learned").score(free).features
+    assert headers["choices"] == 0.0 and headers["numbers"] == 2  # "4" and "20"
+
+
+def test_v1_linear_artefacts_still_load(tmp_path):
+    v1 = get_estimator("learned").model.mc
+    path = tmp_path / "v1.json"
+    v1.save(path)
+    loaded = load_any(path)
+    assert isinstance(loaded, LinearModel) and loaded == v1
+    assert LearnedEstimator(path).score(PROMPTS[6]).value == pytest.approx(
+        v1.score(PROMPTS[6]), abs=1e-6
+    )
+
+
+def test_word_problem_features_are_finite_and_bounded():
+    for prompt in [*PROMPTS, WORD_PROBLEM, "1,,2 and 3.5% of $1,000,000 or 1/2", "9" * 5000]:
+        raw = F.word_problem_features(prompt)
+        assert list(raw) == list(F.WORD_PROBLEM)
+        assert all(v == v and abs(v) < 1e6 for v in raw.values())
 
 
 def test_artefact_is_small_and_labelled():
     assert ARTEFACT.stat().st_size < 2_000_000
-    assert get_estimator("learned").score("x").estimator == "learned-v1"
+    assert get_estimator("learned").score("x").estimator == "learned-v2"
 
 
 def test_heuristic_orders_obvious_cases():
@@ -76,7 +113,8 @@ def test_heuristic_orders_obvious_cases():
 
 
 def test_calibration_is_monotone():
-    model = get_estimator("learned").model
-    values = [model.calibrate(x / 10) for x in range(-100, 100)]
-    assert values == sorted(values)
-    assert values[0] == 0.0 and values[-1] == 1.0
+    split = get_estimator("learned").model
+    for model in (split.mc, split.free):
+        values = [model.calibrate(x / 10) for x in range(-100, 100)]
+        assert values == sorted(values)
+        assert values[0] == 0.0 and values[-1] == 1.0

@@ -1,0 +1,109 @@
+"""The evaluation's dollar curve: catalog prices for a weak/strong pair (issue item 6)."""
+
+import csv
+import io
+import json
+import random
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from routing import catalog
+from routing.complexity.data import is_gsm8k_test
+from routing.complexity.evaluate import add_dollars, dollar_curve, dollars_table
+from routing.pricing import TokenUsage, cost
+
+
+@pytest.fixture(autouse=True)
+def _fresh_snapshot():
+    """No catalog snapshot leaks into or out of these tests (it is cached per process)."""
+    catalog.invalidate_local()
+    yield
+    catalog.invalidate_local()
+
+
+def test_dollar_curve_hand_computed():
+    # weak $0.001, strong $0.01 per request -> $1 / $5.5 / $10 per 1k requests
+    out = dollar_curve([[0.0, 0.6], [0.5, 0.7], [1.0, 0.8]], 0.001, 0.01)
+    assert out == [[0.0, 0.6, 1.0], [0.5, 0.7, 5.5], [1.0, 0.8, 10.0]]
+
+
+def test_add_dollars_prices_the_learned_curve_of_every_dataset():
+    result = {
+        "datasets": {
+            name: {"estimators": {"learned": {"curve": [[0.0, 0.5], [1.0, 0.9]]}}}
+            for name in ("a", "b")
+        }
+    }
+    pricing = {"weak": "w", "strong": "s", "weak_usd": 0.002, "strong_usd": 0.02}
+    pricing |= {"input_tokens": 500, "output_tokens": 300}
+    add_dollars(result, pricing)
+    for block in result["datasets"].values():
+        assert block["dollars"] == [[0.0, 0.5, 2.0], [1.0, 0.9, 20.0]]
+        assert block["pricing"]["weak"] == "w" and block["pricing"]["estimator"] == "learned"
+    assert "$ / 1k req" in dollars_table(result)
+
+
+def _tiny_data(folder):
+    """A small labelled data folder in the RouteLLM layout (synthetic prompts)."""
+    rng = random.Random(0)
+    with open(folder / "mmlu_dev.csv", "w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["domain", "prompt", "weak_correct", "strong_correct"])
+        for d in range(4):
+            for i in range(30):
+                prompt = f"Subject {d} question {i} " + "word " * rng.randrange(3, 40)
+                prompt += "?\nA. one\nB. two\nC. 3\nD. four\nAnswer:"
+                out.writerow([f"subject_{d}", prompt, rng.random() < 0.6, rng.random() < 0.8])
+    with open(folder / "gsm8k_responses.csv", "w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["prompt", "weak_correct", "strong_correct"])
+        i = tests = 0
+        while tests < 20 or i < 120:
+            prompt = f"Tom has {i} apples and buys {rng.randrange(2, 90)} more each day. How many?"
+            tests += is_gsm8k_test(prompt)
+            out.writerow([prompt, rng.random() < 0.6, rng.random() < 0.85])
+            i += 1
+
+
+def _per_1k(model_id):
+    entry = catalog.current_sync().resolve(model_id)
+    return 1000 * float(cost(entry.prices_ref, TokenUsage(input_tokens=500, output_tokens=300)))
+
+
+@pytest.mark.django_db
+def test_evaluate_router_reports_dollars_from_catalog_prices(tmp_path):
+    call_command("sync_catalog", stdout=io.StringIO())
+    _tiny_data(tmp_path)
+    curves = tmp_path / "curves.json"
+    out = io.StringIO()
+    call_command("evaluate_router", data=str(tmp_path), folds=2, curves=str(curves), stdout=out)
+    assert "$ / 1k req" in out.getvalue()
+    weak, strong = _per_1k("deepseek/deepseek-chat"), _per_1k("openai/gpt-4o")
+    assert 0 < weak < strong
+    doc = json.loads(curves.read_text())
+    for block in doc["datasets"].values():
+        assert block["pricing"]["weak"] == "deepseek/deepseek-chat"
+        assert block["pricing"]["strong"] == "openai/gpt-4o"
+        assert block["pricing"]["input_tokens"] == 500
+        assert block["pricing"]["output_tokens"] == 300
+        learned = block["estimators"]["learned"]["curve"]
+        assert [[s, q] for s, q, _ in block["dollars"]] == learned
+        assert block["dollars"][0][2] == pytest.approx(weak)
+        assert block["dollars"][-1][2] == pytest.approx(strong)
+        share, _, usd = block["dollars"][3]
+        assert usd == pytest.approx(share * strong + (1 - share) * weak)
+
+
+@pytest.mark.django_db
+def test_evaluate_router_asks_for_sync_catalog_when_the_catalog_is_empty(tmp_path):
+    with pytest.raises(CommandError, match="sync_catalog"):
+        call_command("evaluate_router", data=str(tmp_path), curves=str(tmp_path / "c.json"))
+
+
+@pytest.mark.django_db
+def test_evaluate_router_rejects_unknown_models(tmp_path):
+    call_command("sync_catalog", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="not in the model catalog"):
+        call_command("evaluate_router", data=str(tmp_path), weak="nope/nope")
