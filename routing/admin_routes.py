@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from asgiref.sync import async_to_sync
 from django import forms
@@ -19,7 +19,7 @@ from routing.errors import GatewayError
 from routing.gateway import score_prompt
 from routing.models import Route, RouteTarget
 from routing.policies import PolicyInput, plan_for
-from routing.routetable import CatalogIndex, route_problems
+from routing.routetable import TARGET_FIELDS, CatalogIndex, route_problems
 
 
 class TargetFormSet(forms.BaseInlineFormSet):
@@ -40,20 +40,7 @@ class TargetFormSet(forms.BaseInlineFormSet):
             "fallbacks": route.fallbacks,
             "judge_model": route.judge_model,
             "max_cost_usd": route.max_cost_usd,
-            "targets": [
-                {
-                    k: r.get(k)
-                    for k in (
-                        "model",
-                        "query_type",
-                        "max_score",
-                        "max_tokens",
-                        "temperature",
-                        "fallbacks",
-                    )
-                }
-                for r in rows
-            ],
+            "targets": [{k: r.get(k) for k in TARGET_FIELDS} for r in rows],
         }
         problems = route_problems(data, CatalogIndex.load())
         if problems:
@@ -64,15 +51,7 @@ class TargetInline(admin.TabularInline):
     model = RouteTarget
     formset = TargetFormSet
     extra = 1
-    fields = [
-        "position",
-        "model",
-        "query_type",
-        "max_score",
-        "max_tokens",
-        "temperature",
-        "fallbacks",
-    ]
+    fields = ["position", *TARGET_FIELDS]
 
 
 class DryRunForm(forms.Form):
@@ -145,6 +124,7 @@ def calibration_scores(route: Route, days: int, sample: Any) -> list[float]:
     """Scores of recent requests through the route, or of an uploaded sample of prompts."""
     import csv
     import io
+    from datetime import timedelta
 
     from django.utils import timezone
 
@@ -156,12 +136,11 @@ def calibration_scores(route: Route, days: int, sample: Any) -> list[float]:
         if "prompt" not in (rows.fieldnames or []):
             raise ValidationError("The sample needs a 'prompt' column.")
         return [score_prompt(route.estimator, row["prompt"] or "").value for row in rows]
-    since = timezone.now() - timezone.timedelta(days=days)
-    return list(
-        UsageRecord.objects.filter(
-            route=route.slug, created_at__gte=since, complexity_score__isnull=False
-        ).values_list("complexity_score", flat=True)
-    )
+    since = timezone.now() - timedelta(days=days)
+    scores = UsageRecord.objects.filter(
+        route=route.slug, created_at__gte=since, complexity_score__isnull=False
+    ).values_list("complexity_score", flat=True)
+    return cast("list[float]", list(scores))  # isnull=False: no None
 
 
 @admin.register(Route)
@@ -213,8 +192,10 @@ class RouteAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 result = self._calibrate(route, targets, form.cleaned_data, "apply" in request.POST)
-            except (ValidationError, ValueError) as exc:
+            except ValidationError as exc:
                 form.add_error(None, exc)
+            except ValueError as exc:
+                form.add_error(None, str(exc))
         context = {
             **self.admin_site.each_context(request),
             "route": route,

@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -139,11 +140,11 @@ async def _complete(
     return completion
 
 
-async def complete(
-    chat: ChatRequest, snapshot: Snapshot, ctx: CallContext, key: KeyEntry | None = None
-) -> Completion:
+@contextlib.contextmanager
+def _recorded_if_it_fails(ctx: CallContext) -> Iterator[None]:
+    """A request refused or cancelled before it answers still leaves its usage record."""
     try:
-        completion = await _complete(chat, snapshot, ctx, key)
+        yield
     except GatewayError as err:
         _failed(ctx, err)
         raise
@@ -151,6 +152,13 @@ async def complete(
         _cancelled(ctx)
         telemetry.finished(ctx)
         raise
+
+
+async def complete(
+    chat: ChatRequest, snapshot: Snapshot, ctx: CallContext, key: KeyEntry | None = None
+) -> Completion:
+    with _recorded_if_it_fails(ctx):
+        completion = await _complete(chat, snapshot, ctx, key)
     _observe(ctx)
     telemetry.finished(ctx)
     return completion
@@ -245,12 +253,5 @@ async def _open(
 async def open_stream(
     chat: ChatRequest, snapshot: Snapshot, ctx: CallContext, key: KeyEntry | None = None
 ) -> StreamSession:
-    try:
+    with _recorded_if_it_fails(ctx):
         return await _open(chat, snapshot, ctx, key)
-    except GatewayError as err:
-        _failed(ctx, err)
-        raise
-    except asyncio.CancelledError:
-        _cancelled(ctx)
-        telemetry.finished(ctx)
-        raise
