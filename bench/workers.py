@@ -34,13 +34,29 @@ from bench.run import (
 
 def serve(workers: int, env: dict[str, str], log_dir: Path) -> tuple[Any, int]:
     port = free_port()
-    cmd = [PY, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port",
-           str(port), "--lifespan", "off", "--no-access-log", "--log-level", "warning",
-           "--workers", str(workers)]
+    cmd = [
+        PY,
+        "-m",
+        "uvicorn",
+        "config.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--lifespan",
+        "off",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--workers",
+        str(workers),
+    ]
     return spawn(cmd, env, log_dir / f"workers-{workers}.log"), port
 
 
-def measure(workers: int, cfg: Settings, env: dict[str, str], key: str, concurrency: int) -> dict[str, Any]:
+def measure(
+    workers: int, cfg: Settings, env: dict[str, str], key: str, concurrency: int
+) -> dict[str, Any]:
     proc, port = serve(workers, env, cfg.log_dir)
     target = Target(f"{workers} worker(s)", port, "fakebench/gpt-4o", key, "switchyard")
     try:
@@ -62,8 +78,10 @@ def table(results: list[dict[str, Any]], concurrency: int) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for r in results:
-        lines.append(f"| {r['workers']} | {r['rps']:.0f} | {r['latency_ms']['p50']:.2f} | {r['latency_ms']['p99']:.2f} | "
-                     f"{r['rps'] / base:.2f}x |")
+        lines.append(
+            f"| {r['workers']} | {r['rps']:.0f} | {r['latency_ms']['p50']:.2f} | {r['latency_ms']['p99']:.2f} | "
+            f"{r['rps'] / base:.2f}x |"
+        )
     return "\n".join(lines)
 
 

@@ -11,8 +11,10 @@ period, errors included.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -49,7 +51,7 @@ def _bucket(n: int) -> int:
     return int(n).bit_length()
 
 
-def _segments(rows: list[dict]) -> list[Segment]:
+def _segments(rows: Iterable[Mapping[str, Any]]) -> list[Segment]:
     groups: dict[tuple[str, int, int], list[int]] = {}
     for row in rows:
         key = (row["query_type"], _bucket(row["input_tokens"]), _bucket(row["output_tokens"]))

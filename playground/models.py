@@ -53,13 +53,13 @@ class Run(models.Model):
 def spent_today(user_id: int | None) -> Decimal:
     """Real-provider spend of this user's playground runs since midnight UTC."""
     midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    runs = Run.objects.filter(user_id=user_id, created_at__gte=midnight)
+    runs = Run.objects.filter(user_id=user_id, created_at__gte=midnight)  # type: ignore[misc]  # django-stubs#3472: None on a nullable FK's _id means IS NULL
     return runs.aggregate(total=Sum("spend_usd"))["total"] or Decimal(0)
 
 
 def recent(user_id: int | None, limit: int = 15) -> list[Run]:
     since = timezone.now() - dt.timedelta(days=30)
-    runs = Run.objects.filter(user_id=user_id, created_at__gte=since)
+    runs = Run.objects.filter(user_id=user_id, created_at__gte=since)  # type: ignore[misc]  # django-stubs#3472: None on a nullable FK's _id means IS NULL
     return list(
         runs.only("id", "created_at", "prompt", "model_ids", "total_cost_usd", "status")[:limit]
     )

@@ -10,7 +10,13 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import OperationalError
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
@@ -51,7 +57,7 @@ async def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     allowed, user_id = await _user_id(request)
     if not allowed:
         return redirect_to_login(request.get_full_path())
-    run = await Run.objects.filter(pk=pk, user_id=user_id).afirst()
+    run = await Run.objects.filter(pk=pk, user_id=user_id).afirst()  # type: ignore[misc]  # django-stubs#3472: None on a nullable FK's _id means IS NULL
     if run is None:
         raise Http404("No such run.")
     snapshot = await catalog.current()
@@ -97,7 +103,7 @@ async def pane_row(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-async def run(request: HttpRequest) -> HttpResponse:
+async def run(request: HttpRequest) -> HttpResponseBase:
     """htmx: validate, then answer with one SSE stream that fills every pane."""
     allowed, user_id = await _user_id(request)
     if not allowed:

@@ -53,7 +53,9 @@ class ProviderAdmin(admin.ModelAdmin):
     list_filter = ["protocol", "enabled", "region"]
     search_fields = ["name", "slug"]
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(
+        self, request: HttpRequest, obj: Any = None
+    ) -> list[str | list[str] | tuple[str, ...]]:
         fields = list(super().get_fields(request, obj))
         return (["slug"] if obj is None else []) + fields
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from routing import endpoints
@@ -21,13 +21,13 @@ def _body(request: HttpRequest) -> bytes | None:
 
 
 @csrf_exempt
-async def v1(request: HttpRequest) -> HttpResponse:
+async def v1(request: HttpRequest) -> HttpResponseBase:
     request_id = getattr(request, "request_id", "") or new_request_id()
     headers = {name.lower(): value for name, value in request.headers.items()}
     reply = await endpoints.handle(
         request.method or "GET", request.path, headers, _body(request), request_id
     )
-    response: HttpResponse
+    response: HttpResponseBase
     if reply.stream is not None:
         response = StreamingHttpResponse(
             reply.stream, status=reply.status, content_type=reply.content_type

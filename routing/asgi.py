@@ -9,7 +9,7 @@ the reply itself, cancelling the work when the client disconnects (as Django doe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from django.conf import settings
@@ -18,9 +18,9 @@ from routing import endpoints
 from routing.context import new_request_id
 from routing.middleware import SAFE_ID
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

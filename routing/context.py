@@ -6,7 +6,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from routing import pricing
 from routing.catalog import ModelEntry
@@ -102,7 +102,7 @@ class CallContext:
         parts = [main, *self.extra_costs]
         if any(part is None for part in parts):
             return None
-        return sum(parts, Decimal(0))  # type: ignore[arg-type]
+        return sum(cast("list[Decimal]", parts), Decimal(0))
 
     def record(self) -> dict[str, Any]:
         cost = self.cost()

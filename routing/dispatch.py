@@ -197,7 +197,9 @@ async def complete(plan: Plan, body: dict[str, Any], ctx: CallContext) -> Comple
 
 def _estimated_usage(body: dict[str, Any], answer: dict[str, Any]) -> TokenUsage:
     """An upstream that reports no usage is priced on estimates, marked as such (never $0)."""
-    text = "".join(str((c.get("message") or {}).get("content") or "") for c in answer.get("choices") or ())
+    text = "".join(
+        str((c.get("message") or {}).get("content") or "") for c in answer.get("choices") or ()
+    )
     return TokenUsage(
         input_tokens=estimate_input_tokens(body.get("messages") or []),
         output_tokens=max(1, len(text) // 4),

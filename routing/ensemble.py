@@ -7,7 +7,7 @@ import re
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from routing import dispatch, pricing
 from routing.context import CallContext
@@ -116,8 +116,8 @@ async def complete_ensemble(plan: Plan, body: dict[str, Any], ctx: CallContext) 
         )
     ctx.model = answered[0].attempt.model
     ctx.usage = pricing.TokenUsage(
-        input_tokens=sum(m.completion.usage.input_tokens for m in answered),  # type: ignore[union-attr]
-        output_tokens=sum(m.completion.usage.output_tokens for m in answered),  # type: ignore[union-attr]
+        input_tokens=sum(cast(Completion, m.completion).usage.input_tokens for m in answered),
+        output_tokens=sum(cast(Completion, m.completion).usage.output_tokens for m in answered),
     )
     ctx.first_token_at = time.perf_counter()
     costs = [_member_cost(m) for m in members]

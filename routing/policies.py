@@ -136,7 +136,9 @@ def budget(route: RouteEntry, inp: PolicyInput, ctx: Context) -> Choice:
         )
     best, cost = fitting[0]
     reason = f"budget=${limit}: {best.model} est ${cost:.5f} fits"
-    picks = [(t.model, t.params, ()) for t, _ in fitting]
+    picks: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
+        (t.model, t.params, ()) for t, _ in fitting
+    ]
     return Choice(picks, reason, {"estimated_cost": float(cost)})
 
 
@@ -153,10 +155,14 @@ def _expected_ms(stats: LatencyStats | None, output_tokens: int) -> float | None
 
 def latency(route: RouteEntry, inp: PolicyInput, ctx: Context) -> Choice:
     output = inp.output_tokens or 256
-    known, unknown = [], []
+    known: list[tuple[float, TargetEntry]] = []
+    unknown: list[tuple[None, TargetEntry]] = []
     for target in route.targets:
         expected = _expected_ms(ctx.latency.get(target.model), output)
-        (unknown if expected is None else known).append((expected, target))
+        if expected is None:
+            unknown.append((expected, target))
+        else:
+            known.append((expected, target))
     known.sort(key=lambda pair: pair[0])
     if inp.max_latency_ms is not None:
         known = [p for p in known if p[0] <= inp.max_latency_ms] or known[:1]
@@ -200,8 +206,8 @@ def _attempts(
     choice: Choice, route: RouteEntry | None, snapshot: Snapshot, regions: frozenset[str]
 ) -> tuple[list[Attempt], list[str]]:
     ordered: list[tuple[str, dict[str, Any]]] = []
-    for model, params, rule_fallbacks in choice.picks:
-        ordered.append((model, params))
+    for model_id, params, rule_fallbacks in choice.picks:
+        ordered.append((model_id, params))
         ordered += [(name, {}) for name in rule_fallbacks]
     if route is not None and route.strategy != "ensemble":
         ordered += [(name, {}) for name in route.fallbacks]

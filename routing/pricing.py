@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from genai_prices import Usage
 from genai_prices import __version__ as PRICES_VERSION
@@ -114,8 +114,8 @@ def _flat_cost(model: ModelInfo, usage: TokenUsage, when: dt.datetime) -> Decima
     total = (
         uncached * values["input_mtok"]
         + usage.output_tokens * values["output_mtok"]
-        + (cached * read_price if cached else 0)
-        + (written * write_price if written else 0)
+        + (cached * cast(Decimal, read_price) if cached else 0)
+        + (written * cast(Decimal, write_price) if written else 0)
     ) / MTOK
     requests = values.get("requests_kcount")
     if requests is not None:

@@ -114,7 +114,7 @@ def route_problems(data: dict[str, Any], index: CatalogIndex, where: str = "rout
     """Every problem of one route, each naming its field."""
     problems = []
     slug = data.get("slug") or ""
-    if not slug or not str(slug).replace("-", "").replace("_", "").isalnum():
+    if not isinstance(slug, str) or not slug.replace("-", "").replace("_", "").isalnum():
         problems.append(f"{where}.slug: letters, digits, '-' and '_' only")
     strategy = data.get("strategy")
     if strategy not in Route.Strategy.values:
@@ -192,7 +192,7 @@ def import_routes(payload: Any) -> tuple[list[str], list[str]]:
         return [], ['top level: expected {"routes": [...]}']
     index = CatalogIndex.load()
     problems: list[str] = []
-    slugs: list[str] = []
+    slugs: list[Any] = []  # raw JSON values until validated
     for i, route in enumerate(payload["routes"]):
         if not isinstance(route, dict):
             problems.append(f"routes[{i}]: expected an object")

@@ -194,3 +194,12 @@ def test_default_routes_install_and_validate(tmp_path: Any) -> None:
     assert set(created) == {r["slug"] for r in DEFAULT_ROUTES}
     assert Route.objects.get(slug="auto").targets.count() == 4
     assert install_default_routes() == []  # idempotent, never overwrites
+
+
+def test_import_rejects_a_slug_that_is_not_text(tmp_path: Any) -> None:
+    """A numeric slug is a named problem, not a crash."""
+    bad = {
+        "routes": [{"slug": 123, "strategy": "fallback", "targets": [{"model": "fakeai/gpt-4o"}]}]
+    }
+    with pytest.raises(CommandError, match="routes\\[0\\].slug"):
+        import_json(bad, tmp_path)
