@@ -62,6 +62,7 @@ class CallContext:
     cache_write: bool = True
     saved_usd: Decimal | None = None
     complexity_score: float | None = None
+    token_estimate: int = 0  # input estimate + output limit, for upstream token quotas
     _cost_memo: tuple[tuple[object, ...], Decimal | None] | None = field(default=None, repr=False)
 
     @property

@@ -62,7 +62,7 @@ async def _run(plan: Plan, ctx: CallContext, op: Callable[[Attempt], Awaitable[T
     skipped: list[AttemptLog] = []
     single = len(plan.attempts) == 1
     for attempt in plan.attempts:
-        reason = await _unavailable(attempt, single)
+        reason = await _unavailable(attempt, single, ctx)
         if reason:
             log = AttemptLog(attempt.model.id, "skipped", error=reason)
             ctx.attempts.append(log)
@@ -99,13 +99,13 @@ async def _run(plan: Plan, ctx: CallContext, op: Callable[[Attempt], Awaitable[T
     raise _exhausted(plan, ctx, last, skipped)
 
 
-async def _unavailable(attempt: Attempt, single: bool) -> str:
+async def _unavailable(attempt: Attempt, single: bool, ctx: CallContext) -> str:
     provider = attempt.model.provider
     if not provider.configured:
         return f"{provider.name} {provider.reason}"
     if not single and await cooldown.cooling(attempt.model.id):
         return "cooling down after repeated failures"
-    if not await guards.provider_slot(attempt.model):
+    if not await guards.provider_slot(attempt.model, ctx.token_estimate):
         return QUOTA
     return ""
 

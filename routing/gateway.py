@@ -125,7 +125,9 @@ async def _complete(
     name, ttl, hit = await _cached(chat, snapshot, ctx, key)
     if hit is not None:
         return Completion(body=hit.body, usage=hit.usage)
-    reservation = await guards.admit(ctx, key, *estimate(chosen, inp))
+    tokens, usd = estimate(chosen, inp)
+    ctx.token_estimate = tokens
+    reservation = await guards.admit(ctx, key, tokens, usd)
     try:
         if chosen.strategy == "ensemble":
             from routing.ensemble import complete_ensemble
@@ -241,7 +243,9 @@ async def _open(
     name, ttl, hit = await _cached(chat, snapshot, ctx, key)
     if hit is not None:
         return StreamSession(ctx, [], cache.replay(hit), body["messages"])
-    reservation = await guards.admit(ctx, key, *estimate(chosen, inp))
+    tokens, usd = estimate(chosen, inp)
+    ctx.token_estimate = tokens
+    reservation = await guards.admit(ctx, key, tokens, usd)
     try:
         opened = await dispatch.open_stream(chosen, body, ctx)
     except BaseException:

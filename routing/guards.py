@@ -205,20 +205,25 @@ async def settle(reservation: Reservation, ctx: CallContext) -> None:
         ctx.limit_headers["x-switchyard-settle"] = "deferred"
 
 
-async def provider_slot(model: ModelEntry) -> bool:
-    """Take one request of the provider's and the model's own quota; False when either is full."""
+async def provider_slot(model: ModelEntry, tokens: int = 0) -> bool:
+    """Take this request from the provider's and the model's own quotas (requests, and the
+    request's estimated tokens); False when any is full. Upstream quotas count estimates:
+    they are there to stay under the provider's 429, not to bill."""
     window, _ = _window()
-    taken: list[str] = []
-    for name, limit in (
-        (f"sy:pq:{model.provider.slug}:{window}", model.provider.rpm),
-        (f"sy:mq:{model.id}:{window}", model.rpm),
-    ):
-        if not limit:
+    taken: list[tuple[str, int]] = []
+    quotas = (
+        (f"sy:pq:{model.provider.slug}:{window}", model.provider.rpm, 1),
+        (f"sy:pqt:{model.provider.slug}:{window}", model.provider.tpm, tokens),
+        (f"sy:mq:{model.id}:{window}", model.rpm, 1),
+        (f"sy:mqt:{model.id}:{window}", model.tpm, tokens),
+    )
+    for name, limit, amount in quotas:
+        if not limit or not amount:
             continue
-        ok, _ = await _take(name, 1, limit)
+        ok, _ = await _take(name, amount, limit)
         if not ok:
-            for done in taken:
-                await get_state().add(done, -1, WINDOW + 1)
+            for done, done_amount in taken:
+                await get_state().add(done, -done_amount, WINDOW + 1)
             return False
-        taken.append(name)
+        taken.append((name, amount))
     return True

@@ -244,3 +244,16 @@ async def test_local_cache_is_bounded_by_bytes() -> None:
         await local.set_bytes(f"k{i}", b"x" * 50_000, 60)
     assert local._size <= state.LOCAL_CACHE_BYTES
     assert await local.get_bytes("k199") is not None and await local.get_bytes("k0") is None
+
+
+def test_model_token_quota_falls_back(client: openai.OpenAI, fake: FakeUpstream) -> None:
+    """A model whose token quota the request would pass is skipped for the next model."""
+    Model.objects.filter(model_id="gpt-4o").update(tpm=1500)
+    route = Route.objects.create(slug="tokens", strategy="fallback")
+    RouteTarget.objects.create(route=route, position=0, model="fakeai/gpt-4o")
+    RouteTarget.objects.create(route=route, position=1, model="fakeai/gpt-4o-mini")
+    first = client.chat.completions.create(model="route/tokens", messages=MESSAGES, max_tokens=1000)
+    second = client.chat.completions.create(
+        model="route/tokens", messages=MESSAGES, max_tokens=1000
+    )
+    assert (first.model, second.model) == ("fakeai/gpt-4o", "fakeai/gpt-4o-mini")
