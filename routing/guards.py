@@ -20,7 +20,7 @@ from asgiref.sync import sync_to_async
 from routing.catalog import KeyEntry, ModelEntry
 from routing.context import CallContext
 from routing.errors import GatewayError
-from routing.state import get_state
+from routing.state import MISSING, Take, get_state
 
 WINDOW = 60.0
 MONTH_TTL = 40 * 24 * 3600.0
@@ -77,28 +77,6 @@ def _rate_limited(kind: str, limit: int, reset: float, headers: dict[str, str]) 
     )
 
 
-async def _requests(ctx: CallContext, key: KeyEntry, window: int, reset: float) -> None:
-    if not key.rpm:
-        return
-    ok, used = await _take(f"sy:rl:{key.id}:r:{window}", 1, key.rpm)
-    ctx.limit_headers.update(_limit_headers("requests", key.rpm, used, reset))
-    if not ok:
-        raise _rate_limited("requests", key.rpm, reset, ctx.limit_headers)
-
-
-async def _tokens(ctx: CallContext, key: KeyEntry, tokens: int, window: int, reset: float) -> str:
-    if not key.tpm:
-        return ""
-    name = f"sy:rl:{key.id}:t:{window}"
-    ok, used = await _take(name, tokens, key.tpm)
-    ctx.limit_headers.update(_limit_headers("tokens", key.tpm, used, reset))
-    if not ok:
-        if key.rpm:
-            await get_state().add(f"sy:rl:{key.id}:r:{window}", -1, WINDOW + 1)
-        raise _rate_limited("tokens", key.tpm, reset, ctx.limit_headers)
-    return name
-
-
 def _month_spent_micro(key_id: int, month_start: dt.datetime) -> int:
     from django.db.models import Sum
 
@@ -110,43 +88,88 @@ def _month_spent_micro(key_id: int, month_start: dt.datetime) -> int:
     return int((total or Decimal(0)) * MICRO)
 
 
-async def _budget_counter(key: KeyEntry) -> str:
-    """The month's spend counter, rebuilt from the usage records if the shared state lost it."""
+async def _load_budget(name: str, key: KeyEntry) -> None:
+    """Rebuild the month's spend counter from the usage records (first use, or after the
+    shared state lost it): the records are the truth, the counter a fast copy."""
     now = dt.datetime.now(dt.UTC)
-    name = f"sy:budget:{key.id}:{now:%Y-%m}"
-    state = get_state()
-    if not await state.is_set(name + ":loaded"):
-        start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        spent = await sync_to_async(_month_spent_micro)(key.id, start)
-        await state.init_if_missing(name, spent, MONTH_TTL)
-        await state.set_until(name + ":loaded", MONTH_TTL)
-    return name
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    spent = await sync_to_async(_month_spent_micro)(key.id, start)
+    await get_state().init_if_missing(name, spent, MONTH_TTL)
 
 
-async def _budget(ctx: CallContext, key: KeyEntry, estimate: Decimal | None) -> tuple[str, int]:
-    if key.budget_usd is None:
-        return "", 0
-    if estimate is None:
-        raise GatewayError(
-            400,
-            f"{ctx.requested_model} has no known price, so it cannot be used with a budgeted key.",
-            code="price_unknown",
-            param="model",
-        )
-    name = await _budget_counter(key)
-    micro = math.ceil(estimate * MICRO)
-    limit = int(key.budget_usd * MICRO)
-    ok, spent = await _take(name, micro, limit)
-    if not ok:
-        left = max(0, limit - spent) / 1e6
-        raise GatewayError(
-            429,
-            f"This key's monthly budget of ${key.budget_usd} does not cover "
-            f"this request (estimated ${estimate:.6f}, ${left:.6f} left).",
-            "insufficient_quota",
-            "budget_exceeded",
-        )
-    return name, micro
+def _unpriced(ctx: CallContext) -> GatewayError:
+    return GatewayError(
+        400,
+        f"{ctx.requested_model} has no known price, so it cannot be used with a budgeted key.",
+        code="price_unknown",
+        param="model",
+    )
+
+
+def _over_budget(key: KeyEntry, estimate: Decimal, spent: int) -> GatewayError:
+    left = max(0, int(key.budget_usd * MICRO) - spent) / 1e6  # type: ignore[operator]
+    return GatewayError(
+        429,
+        f"This key's monthly budget of ${key.budget_usd} does not cover "
+        f"this request (estimated ${estimate:.6f}, ${left:.6f} left).",
+        "insufficient_quota",
+        "budget_exceeded",
+    )
+
+
+def _takes(
+    key: KeyEntry, tokens: int, micro: int, window: int, count_only: bool
+) -> list[tuple[str, Take]]:
+    takes: list[tuple[str, Take]] = []
+    if key.rpm:
+        takes.append(("requests", Take(f"sy:rl:{key.id}:r:{window}", 1, key.rpm, WINDOW + 1)))
+    if count_only:
+        return takes
+    if key.tpm:
+        takes.append(("tokens", Take(f"sy:rl:{key.id}:t:{window}", tokens, key.tpm, WINDOW + 1)))
+    if key.budget_usd is not None:
+        month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
+        limit = int(key.budget_usd * MICRO)
+        takes.append(("budget", Take(f"sy:budget:{key.id}:{month}", micro, limit, MONTH_TTL, True)))
+    return takes
+
+
+async def _take_all(takes: list[tuple[str, Take]], key: KeyEntry) -> tuple[int, list[int]]:
+    plain = [take for _, take in takes]
+    failed, counts = await get_state().take_all(plain)
+    if failed == MISSING:
+        await _load_budget(plain[counts[0] - 1].key, key)
+        failed, counts = await get_state().take_all(plain)
+    return failed, counts
+
+
+async def _admit(
+    ctx: CallContext, key: KeyEntry, tokens: int, estimate: Decimal | None, count_only: bool
+) -> Reservation:
+    if key.budget_usd is not None and estimate is None and not count_only:
+        raise _unpriced(ctx)
+    window, reset = _window()
+    micro = math.ceil(estimate * MICRO) if estimate is not None else 0
+    takes = _takes(key, tokens, micro, window, count_only)
+    if not takes:
+        return Reservation(key=key)
+    failed, counts = await _take_all(takes, key)
+    for (kind, take), used in zip(takes, counts, strict=False):
+        if kind != "budget":
+            ctx.limit_headers.update(_limit_headers(kind, take.limit, used, reset))
+    if failed:
+        kind, take = takes[failed - 1]
+        if kind == "budget":
+            raise _over_budget(key, estimate or Decimal(0), counts[failed - 1])
+        raise _rate_limited(kind, take.limit, reset, ctx.limit_headers)
+    found = {kind: take for kind, take in takes}
+    return Reservation(
+        key=key,
+        tokens_key=found["tokens"].key if "tokens" in found else "",
+        tokens=tokens if "tokens" in found else 0,
+        budget_key=found["budget"].key if "budget" in found else "",
+        micro_usd=micro if "budget" in found else 0,
+    )
 
 
 async def admit(
@@ -156,51 +179,36 @@ async def admit(
     estimate: Decimal | None,
     count_only: bool = False,
 ) -> Reservation:
-    """Count this request against the key's limits; raises 429 when over. `count_only` (cache
-    hits) counts the request but reserves no tokens or budget."""
-    reservation = Reservation(key=key)
+    """Count this request against the key's limits, all or nothing, in one round trip;
+    raises 429 when over. `count_only` (cache hits) counts the request but reserves no tokens
+    or budget."""
     if key is None:
-        return reservation
-    window, reset = _window()
+        return Reservation(key=key)
     try:
-        await _requests(ctx, key, window, reset)
-        if count_only:
-            return reservation
-        reservation.tokens_key = await _tokens(ctx, key, tokens, window, reset)
-        reservation.tokens = tokens
-        try:
-            reservation.budget_key, reservation.micro_usd = await _budget(ctx, key, estimate)
-        except GatewayError:
-            await release(reservation)
-            raise
+        return await _admit(ctx, key, tokens, estimate, count_only)
     except (ConnectionError, OSError, TimeoutError) as exc:
         raise _unavailable(exc) from None
+    except GatewayError:
+        raise
     except Exception as exc:
         if type(exc).__module__.startswith("redis"):
             raise _unavailable(exc) from None
         raise
-    return reservation
-
-
-async def release(reservation: Reservation) -> None:
-    if reservation.tokens_key:
-        await get_state().add(reservation.tokens_key, -reservation.tokens, WINDOW + 1)
-    if reservation.budget_key:
-        await get_state().add(reservation.budget_key, -reservation.micro_usd, MONTH_TTL)
 
 
 async def settle(reservation: Reservation, ctx: CallContext) -> None:
-    """Replace the reservation by what the call really used."""
-    state = get_state()
+    """Replace the reservation by what the call really used (one round trip)."""
+    changes: list[tuple[str, int]] = []
+    if reservation.tokens_key:
+        used = ctx.usage.input_tokens + ctx.usage.output_tokens
+        changes.append((reservation.tokens_key, used - reservation.tokens))
+    if reservation.budget_key:
+        cost = ctx.cost() or Decimal(0)
+        changes.append((reservation.budget_key, math.ceil(cost * MICRO) - reservation.micro_usd))
+    if not changes:
+        return
     try:
-        if reservation.tokens_key:
-            used = ctx.usage.input_tokens + ctx.usage.output_tokens
-            await state.add(reservation.tokens_key, used - reservation.tokens, WINDOW + 1)
-        if reservation.budget_key:
-            cost = ctx.cost() or Decimal(0)
-            await state.add(
-                reservation.budget_key, math.ceil(cost * MICRO) - reservation.micro_usd, MONTH_TTL
-            )
+        await get_state().adjust_existing(changes)
     except Exception:  # noqa: BLE001 - the usage record still has the truth; counters rebuild
         ctx.limit_headers["x-switchyard-settle"] = "deferred"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
+from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
@@ -28,6 +29,23 @@ class SharedState(Protocol):
     async def get_bytes(self, key: str) -> bytes | None: ...
     async def set_bytes(self, key: str, value: bytes, seconds: float) -> None: ...
     async def init_if_missing(self, key: str, value: int, seconds: float) -> None: ...
+    async def take_all(self, takes: list[Take]) -> tuple[int, list[int]]: ...
+    async def adjust_existing(self, changes: list[tuple[str, int]]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Take:
+    """Add `amount` to counter `key` (expiring after `seconds`) unless it would pass `limit`.
+    `must_exist`: the counter is only valid if someone initialised it (budgets)."""
+
+    key: str
+    amount: int
+    limit: int
+    seconds: float
+    must_exist: bool = False
+
+
+MISSING = -2
 
 
 class LocalState:
@@ -95,6 +113,64 @@ class LocalState:
         self._bytes[key] = value
         self._expiry[key] = time.monotonic() + seconds
 
+    async def take_all(self, takes: list[Take]) -> tuple[int, list[int]]:
+        """All or nothing: (0, counts) when every take fits; (i, counts) when take i (1-based)
+        would pass its limit (nothing taken; counts[i-1] is its use before); (MISSING, [i])
+        when a must-exist counter is missing."""
+        for i, take in enumerate(takes, 1):
+            if take.must_exist and not self._live(take.key):
+                return MISSING, [i]
+        counts: list[int] = []
+        for i, take in enumerate(takes, 1):
+            value = await self.add(take.key, take.amount, take.seconds)
+            counts.append(value)
+            if value > take.limit:
+                for done in takes[:i]:
+                    await self.add(done.key, -done.amount, done.seconds)
+                counts[-1] = value - take.amount
+                return i, counts
+        return 0, counts
+
+    async def adjust_existing(self, changes: list[tuple[str, int]]) -> None:
+        for key, amount in changes:
+            if self._live(key) and key in self._ints:
+                self._ints[key] += amount
+
+
+TAKE_ALL = """
+local n = #KEYS
+for i = 1, n do
+  if ARGV[(i - 1) * 4 + 4] == '1' and redis.call('EXISTS', KEYS[i]) == 0 then
+    return {-2, i}
+  end
+end
+local counts = {}
+for i = 1, n do
+  local base = (i - 1) * 4
+  local value = redis.call('INCRBY', KEYS[i], ARGV[base + 1])
+  redis.call('PEXPIRE', KEYS[i], ARGV[base + 3], 'NX')
+  counts[i] = value
+  if value > tonumber(ARGV[base + 2]) then
+    for j = 1, i do
+      redis.call('DECRBY', KEYS[j], ARGV[(j - 1) * 4 + 1])
+    end
+    counts[i] = value - tonumber(ARGV[base + 1])
+    table.insert(counts, 1, i)
+    return counts
+  end
+end
+table.insert(counts, 1, 0)
+return counts
+"""
+ADJUST_EXISTING = """
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('INCRBY', KEYS[i], ARGV[i])
+  end
+end
+return 1
+"""
+
 
 class RedisState:
     """State shared by every worker through one Redis."""
@@ -147,6 +223,23 @@ class RedisState:
 
     async def init_if_missing(self, key: str, value: int, seconds: float) -> None:
         await self._client().set(key, value, px=max(1, int(seconds * 1000)), nx=True)
+
+    async def take_all(self, takes: list[Take]) -> tuple[int, list[int]]:
+        """One round trip: the same contract as LocalState.take_all, atomic in Redis."""
+        args: list[object] = []
+        for take in takes:
+            args += [
+                take.amount,
+                take.limit,
+                max(1, int(take.seconds * 1000)),
+                1 if take.must_exist else 0,
+            ]
+        result = await self._client().eval(TAKE_ALL, len(takes), *[t.key for t in takes], *args)
+        return int(result[0]), [int(v) for v in result[1:]]
+
+    async def adjust_existing(self, changes: list[tuple[str, int]]) -> None:
+        keys = [key for key, _ in changes]
+        await self._client().eval(ADJUST_EXISTING, len(keys), *keys, *[a for _, a in changes])
 
     async def get_bytes(self, key: str) -> bytes | None:
         value = await self._client().get(key)
