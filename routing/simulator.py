@@ -41,9 +41,10 @@ CODE = "```python\ndef answer(question: str) -> str:\n    return route(question)
 def _words(model: str, prompt: str, limit: int) -> list[str]:
     seed = int(hashlib.sha256(f"{model}:{prompt}".encode()).hexdigest()[:12], 16)
     rng = random.Random(seed)
-    parts = [LABEL, "\n\n" + rng.choice(SENTENCES)]
-    parts += [" " + s for s in rng.sample(SENTENCES, k=3)]
-    parts.append("\n\n- " + rng.choice(SENTENCES) + "\n- " + rng.choice(SENTENCES) + "\n\n")
+    first, *body, item1, item2 = rng.sample(SENTENCES, k=6)
+    parts = [LABEL, "\n\n" + first]
+    parts += [" " + sentence for sentence in body]
+    parts.append(f"\n\n- {item1}\n- {item2}\n\n")
     if "code" in prompt.lower() or rng.random() < 0.3:
         parts.append(CODE + "\n\n")
     parts.append(f'You asked about "{prompt[:80]}".')
