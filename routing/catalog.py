@@ -13,7 +13,9 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import DatabaseError
 
+from routing.errors import GatewayError
 from routing.state import CONFIG_VERSION_KEY, get_state
 
 log = logging.getLogger(__name__)
@@ -226,7 +228,18 @@ async def current() -> Snapshot:
     snap = _current
     if snap is not None and snap.version == version:
         return snap
-    snap = await sync_to_async(load_snapshot, thread_sensitive=True)(version)
+    try:
+        snap = await sync_to_async(load_snapshot, thread_sensitive=True)(version)
+    except DatabaseError:
+        if _current is None:
+            raise GatewayError(
+                503,
+                "The configuration database is unreachable; try again shortly.",
+                "service_unavailable",
+                "database_unavailable",
+            ) from None
+        log.warning("configuration reload failed (database away); serving the loaded snapshot")
+        return _current
     _current = snap
     return snap
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from asgiref.sync import sync_to_async
+from django.db import DatabaseError
 
 from routing.catalog import KeyEntry, ModelEntry
 from routing.context import CallContext
@@ -186,7 +187,7 @@ async def admit(
         return Reservation(key=key)
     try:
         return await _admit(ctx, key, tokens, estimate, count_only)
-    except (ConnectionError, OSError, TimeoutError) as exc:
+    except (ConnectionError, OSError, TimeoutError, DatabaseError) as exc:
         raise _unavailable(exc) from None
     except GatewayError:
         raise
