@@ -246,15 +246,13 @@ def prepare_switchyard(env: dict[str, str], upstream_port: int) -> dict[str, Any
     return keys
 
 
-def start_switchyard(
-    cfg: Settings, env: dict[str, str], keys: dict[str, Any]
-) -> tuple[Server, list[Target]]:
-    port = free_port()
-    cmd = [
+def uvicorn_cmd(app: str, port: int, *extra: str) -> list[str]:
+    """Switchyard as served in production: uvicorn, no lifespan, no access log."""
+    return [
         PY,
         "-m",
         "uvicorn",
-        cfg.app,
+        app,
         "--host",
         "127.0.0.1",
         "--port",
@@ -264,7 +262,15 @@ def start_switchyard(
         "--no-access-log",
         "--log-level",
         "warning",
+        *extra,
     ]
+
+
+def start_switchyard(
+    cfg: Settings, env: dict[str, str], keys: dict[str, Any]
+) -> tuple[Server, list[Target]]:
+    port = free_port()
+    cmd = uvicorn_cmd(cfg.app, port)
     direct = Target("switchyard", port, "fakebench/gpt-4o", keys["plain"], "switchyard")
     routed = Target(
         "switchyard route/auto", port, "route/auto", keys["limited"], "switchyard", True

@@ -18,7 +18,6 @@ from typing import Any
 
 from bench import write_section
 from bench.run import (
-    PY,
     Settings,
     Target,
     free_port,
@@ -28,29 +27,14 @@ from bench.run import (
     start_upstream,
     stop,
     switchyard_env,
+    uvicorn_cmd,
     wait_answer,
 )
 
 
 def serve(workers: int, env: dict[str, str], log_dir: Path) -> tuple[Any, int]:
     port = free_port()
-    cmd = [
-        PY,
-        "-m",
-        "uvicorn",
-        "config.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--lifespan",
-        "off",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "--workers",
-        str(workers),
-    ]
+    cmd = uvicorn_cmd("config.asgi:application", port, "--workers", str(workers))
     return spawn(cmd, env, log_dir / f"workers-{workers}.log"), port
 
 
