@@ -157,6 +157,9 @@ def _model_entry(model: Any, provider: ProviderEntry) -> ModelEntry:
 def load_snapshot(version: int) -> Snapshot:
     """Read catalog, keys and routes from the database (sync)."""
     from routing.models import Alias, ApiKey, Model, Provider
+    from routing.records import drop_broken_connection
+
+    drop_broken_connection()
 
     providers = {p.id: _provider_entry(p) for p in Provider.objects.all()}
     models = {}

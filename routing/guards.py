@@ -82,6 +82,9 @@ def _month_spent_micro(key_id: int, month_start: dt.datetime) -> int:
     from django.db.models import Sum
 
     from routing.models import UsageRecord
+    from routing.records import drop_broken_connection
+
+    drop_broken_connection()
 
     total = UsageRecord.objects.filter(api_key_id=key_id, created_at__gte=month_start).aggregate(
         total=Sum("cost_usd")

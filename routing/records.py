@@ -22,6 +22,15 @@ log = logging.getLogger(__name__)
 BATCH = 500
 
 
+def drop_broken_connection() -> None:
+    """Outside Django's request cycle nobody closes a connection an outage broke: do it here
+    (never inside a transaction, whose connection belongs to its owner)."""
+    from django.db import connection
+
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+
+
 class UsageWriter:
     def __init__(self) -> None:
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
