@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -15,7 +16,7 @@ from tests.fake_upstream import FakeUpstream, Fault
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("providers")]
 
 MODELS = ["fakeai/gpt-4o", "fakeai/gpt-4o-mini", "fakeai/deepseek-chat"]
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "playground.png"
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "playground.png"
 PANE_TEXT = """() => Array.from(document.querySelectorAll('[data-testid="pane"]')).map(
     p => p.querySelector('[data-testid="pane-output"]').textContent.length)"""
 
@@ -187,8 +188,10 @@ def test_screenshot_of_a_finished_comparison(
     pg: Page,
     sim_models: list[str],
     fake: FakeUpstream,
+    tmp_path: Path,
 ) -> None:
-    """A finished 3-pane comparison of the simulator models, saved to docs/playground.png."""
+    """A finished 3-pane comparison of the simulator models, screenshotted (written to
+    docs/playground.png when SWITCHYARD_UPDATE_SCREENSHOT=1, so test runs leave the tree clean)."""
     from routing.models import Provider
 
     Provider.objects.filter(slug__startswith="fake").update(enabled=False)
@@ -201,5 +204,7 @@ def test_screenshot_of_a_finished_comparison(
     wait_finished(pg)
     assert statuses(pg) == ["done", "done", "done"]
     expect(pg.locator(".md pre code").first).to_be_visible()
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    pg.screenshot(path=str(SCREENSHOT), full_page=True)
+    update = os.environ.get("SWITCHYARD_UPDATE_SCREENSHOT") == "1"
+    target = DOCS_SCREENSHOT if update else tmp_path / "playground.png"
+    pg.screenshot(path=str(target), full_page=True)
+    assert target.stat().st_size > 10_000

@@ -25,19 +25,9 @@ import pytest
 
 from tests.conftest import free_port
 from tests.fake_upstream import FakeUpstream
-from tests.routing.test_scale_out import _manage, _serve, _wait_port
+from tests.routing.test_scale_out import SETUP, _manage, _serve, _wait_port
 
 BIN = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1])
-SETUP = """
-from routing.models import ApiKey, Model, Provider
-p = Provider.objects.create(slug="fakeai", name="FakeAI", protocol="openai",
-                            base_url="{base}", api_key="sk-x")
-Model.objects.create(provider=p, model_id="gpt-4o", prices_ref="openai:gpt-4o", price_known=True,
-                     input_price=2.5, output_price=10)
-for name, extra in {keys}.items():
-    key, raw = ApiKey.issue(name, **extra)
-    open("{var}/" + name + ".key", "w").write(raw)
-"""
 
 
 @dataclass
