@@ -30,30 +30,23 @@ from tests.routing.test_scale_out import SETUP, _manage, _serve, _wait_port
 BIN = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1])
 
 
+def as_postgres(program: str, *args: str, check: bool = True) -> None:
+    """Run a PostgreSQL program as the `postgres` user (the server refuses to run as root)."""
+    subprocess.run(
+        ["runuser", "-u", "postgres", "--", str(BIN / program), *args],
+        check=check,
+        capture_output=True,
+        timeout=120,
+    )
+
+
 @dataclass
 class Cluster:
     data: Path
     port: int
 
-    def pg_ctl(self, *args: str) -> None:
-        subprocess.run(
-            [
-                "runuser",
-                "-u",
-                "postgres",
-                "--",
-                str(BIN / "pg_ctl"),
-                "-D",
-                str(self.data),
-                "-w",
-                "-t",
-                "30",
-                *args,
-            ],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+    def pg_ctl(self, *args: str, check: bool = True) -> None:
+        as_postgres("pg_ctl", "-D", str(self.data), "-w", "-t", "30", *args, check=check)
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1"
@@ -71,43 +64,11 @@ class Cluster:
 def cluster() -> Iterator[Cluster]:
     data = Path(tempfile.mkdtemp(prefix="sy-pg-"))  # pytest's tmp dirs are closed to `postgres`
     shutil.chown(data, "postgres", "postgres")
-    subprocess.run(
-        [
-            "runuser",
-            "-u",
-            "postgres",
-            "--",
-            str(BIN / "initdb"),
-            "-D",
-            str(data),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    as_postgres("initdb", "-D", str(data), "-A", "trust", "-U", "postgres")
     cluster = Cluster(data, free_port())
     cluster.start()
     yield cluster
-    subprocess.run(
-        [
-            "runuser",
-            "-u",
-            "postgres",
-            "--",
-            str(BIN / "pg_ctl"),
-            "-D",
-            str(data),
-            "-m",
-            "immediate",
-            "stop",
-        ],
-        capture_output=True,
-        timeout=60,
-    )
+    cluster.pg_ctl("-m", "immediate", "stop", check=False)
     shutil.rmtree(data, ignore_errors=True)
 
 
