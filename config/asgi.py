@@ -3,6 +3,7 @@
 /v1 goes straight to the API (routing/asgi.py); everything else through Django.
 """
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -13,3 +14,9 @@ django_application = get_asgi_application()
 from routing.asgi import SwitchyardASGI  # noqa: E402  (needs Django set up)
 
 application = SwitchyardASGI(django_application)
+
+# Everything loaded so far lives as long as the process: move it out of the collector's
+# sight, so a full collection under load scans only what requests create (a full
+# collection over the whole heap took ~40 ms, the p99 spikes at high concurrency).
+gc.collect()
+gc.freeze()

@@ -62,9 +62,13 @@ async def _send_reply(reply: endpoints.Reply, send: Send) -> None:
         await reply.stream.aclose()  # type: ignore[attr-defined]
 
 
-async def _until_disconnect(receive: Receive) -> None:
+async def _cancel_on_disconnect(
+    receive: Receive, task: asyncio.Task[Any], seen: list[bool]
+) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
+    seen.append(True)
+    task.cancel()
 
 
 async def serve_api(scope: Scope, receive: Receive, send: Send) -> None:
@@ -75,15 +79,21 @@ async def serve_api(scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read_body(receive, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     except asyncio.CancelledError:
         return
-    work = asyncio.ensure_future(_answer(scope, headers, body, request_id, send))
-    watch = asyncio.ensure_future(_until_disconnect(receive))
+    # The answer runs in this task; one watcher task cancels it when the client goes away
+    # (a second task plus asyncio.wait cost three times as much per request).
+    task = asyncio.current_task()
+    assert task is not None
+    disconnected: list[bool] = []
+    watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, task, disconnected))
     try:
-        await asyncio.wait((work, watch), return_when=asyncio.FIRST_COMPLETED)
+        await _answer(scope, headers, body, request_id, send)
+    except asyncio.CancelledError:
+        if not disconnected:
+            raise
     finally:
-        for task in (work, watch):
-            if not task.done():
-                task.cancel()
-        await asyncio.gather(work, watch, return_exceptions=True)
+        watcher.cancel()
+    if disconnected:
+        task.uncancel()  # our own cancellation, consumed above: not the server's
 
 
 async def _answer(

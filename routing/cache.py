@@ -116,7 +116,7 @@ def completion_from_stream(ctx: CallContext, text: str, finish: str) -> dict[str
 
 
 async def replay(cached: Cached) -> AsyncIterator[Chunk]:
-    """A cached answer as a stream of chunks."""
+    """A cached answer as a stream of chunks (all at hand: a relay writes them at once)."""
     body = cached.body
     base = {
         "id": body.get("id", ""),
@@ -134,13 +134,14 @@ async def replay(cached: Cached) -> AsyncIterator[Chunk]:
         }
 
     text = message.get("content") or ""
-    yield Chunk(chunk({"role": "assistant", "content": ""}))
+    yield Chunk(chunk({"role": "assistant", "content": ""}), more=True)
     for start in range(0, len(text), 64):
         piece = text[start : start + 64]
-        yield Chunk(chunk({"content": piece}), text=piece)
+        yield Chunk(chunk({"content": piece}), text=piece, more=True)
     if message.get("tool_calls"):
         calls = [{**call, "index": i} for i, call in enumerate(message["tool_calls"])]
-        yield Chunk(chunk({"tool_calls": calls}))
-    yield Chunk(chunk({}, choice.get("finish_reason")), finish_reason=choice.get("finish_reason"))
+        yield Chunk(chunk({"tool_calls": calls}), more=True)
+    finish = choice.get("finish_reason")
+    yield Chunk(chunk({}, finish), finish_reason=finish, more=True)
     usage = {**base, "choices": [], "usage": cached.usage.to_openai()}
     yield Chunk(usage, usage=cached.usage)

@@ -147,25 +147,38 @@ def _stream_error(message: str, type_: str, code: str) -> bytes:
 
 async def sse(session: StreamSession, include_usage: bool) -> AsyncIterator[bytes]:
     """Relay chunks as server-sent events; a failure after the first byte ends with an error
-    event (no [DONE], no clean finish_reason), so a truncated answer never looks complete."""
+    event (no [DONE], no clean finish_reason), so a truncated answer never looks complete.
+    Chunks that arrived together leave together (one write instead of one per chunk)."""
     chunks = session.chunks()
+    held: list[bytes] = []
     try:
         async for chunk in chunks:
-            if chunk.usage is not None and not chunk.data.get("choices") and not include_usage:
-                continue
-            yield _event(chunk.data)
-        yield b"data: [DONE]\n\n"
+            if chunk.usage is None or chunk.data.get("choices") or include_usage:
+                held.append(_event(chunk.data))
+            if not chunk.more and held:
+                yield b"".join(held)
+                held.clear()
+        held.append(b"data: [DONE]\n\n")
     except UpstreamError as err:
-        yield _stream_error(
-            f"The upstream failed mid-stream: {err.message}", "upstream_error", f"stream_{err.kind}"
+        held.append(
+            _stream_error(
+                f"The upstream failed mid-stream: {err.message}",
+                "upstream_error",
+                f"stream_{err.kind}",
+            )
         )
     except Exception:
         log.exception("stream relay failed")
-        yield _stream_error(
-            "Internal error in Switchyard while streaming.", "server_error", "stream_internal_error"
+        held.append(
+            _stream_error(
+                "Internal error in Switchyard while streaming.",
+                "server_error",
+                "stream_internal_error",
+            )
         )
     finally:
         await chunks.aclose()  # type: ignore[attr-defined]
+    yield b"".join(held)
 
 
 ROUTES: dict[str, tuple[str, ...]] = {"/v1/chat/completions": ("POST",), "/v1/models": ("GET",)}

@@ -57,7 +57,7 @@ def policy_input(chat: ChatRequest, ctx: CallContext) -> PolicyInput:
         query_type=ctx.query_type,
         max_cost_usd=_number(metadata, "max_cost_usd"),
         max_latency_ms=float(latency_ms) if latency_ms is not None else None,
-        input_tokens=dispatch.estimate_input_tokens([m.model_dump() for m in chat.messages]),
+        input_tokens=dispatch.estimate_input_tokens(chat.messages),
         output_tokens=chat.output_limit,
         allowed_regions=ctx.allowed_regions,
     )

@@ -8,6 +8,7 @@ call (measured in bench/), which is most of what a gateway adds.
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +26,7 @@ _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSe
 )
 
 
+@functools.lru_cache(maxsize=64)
 def timeout(read: float | None = None) -> aiohttp.ClientTimeout:
     """No total limit (dispatch owns deadlines); connect and time between reads."""
     return aiohttp.ClientTimeout(
@@ -45,6 +47,7 @@ def session() -> aiohttp.ClientSession:
             connector=connector,
             timeout=timeout(),
             headers={"user-agent": "switchyard/0.1"},
+            cookie_jar=aiohttp.DummyCookieJar(),  # an API client keeps no cookies
             auto_decompress=True,
             skip_auto_headers=("Accept-Encoding",),
         )
@@ -84,6 +87,7 @@ class EventStream:
     status: int
     headers: CIMultiDictProxy[str]
     _response: aiohttp.ClientResponse
+    pending: int = 0  # events already received after the one just yielded
 
     async def read_body(self) -> str:
         return (await self._response.read()).decode(errors="replace")
@@ -94,10 +98,15 @@ class EventStream:
         async for data in self._response.content.iter_any():
             buffer += data
             *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                event = decoder.decode(line.rstrip(b"\r").decode())
-                if event is not None:
-                    yield event
+            ready = [
+                event
+                for line in lines
+                if (event := decoder.decode(line.rstrip(b"\r").decode())) is not None
+            ]
+            for index, event in enumerate(ready):
+                self.pending = len(ready) - index - 1
+                yield event
+        self.pending = 0
         if buffer:
             event = decoder.decode(buffer.rstrip(b"\r").decode())
             if event is not None:

@@ -6,7 +6,9 @@ Metrics are per process; with several workers set PROMETHEUS_MULTIPROC_DIR (see 
 
 from __future__ import annotations
 
+import functools
 import logging
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 
@@ -46,19 +48,36 @@ UPSTREAM_ERRORS = Counter(
 )
 
 
+@functools.lru_cache(maxsize=8192)
+def _series(model: str, provider: str, route: str, status: str, source: str) -> tuple[Any, ...]:
+    """The labelled children one request touches, looked up once per label combination
+    (`labels()` takes a lock and builds a key on every call)."""
+    return (
+        REQUESTS.labels(model, provider, route, status, source),
+        LATENCY.labels(model, route, status),
+        TTFT.labels(model, route),
+        TOKENS.labels(model, provider, "input"),
+        TOKENS.labels(model, provider, "output"),
+        COST.labels(model, provider, route),
+    )
+
+
 def _observe(ctx: CallContext, record: dict[str, object]) -> None:
     model = ctx.model.id if ctx.model else ""
     provider = ctx.model.provider.slug if ctx.model else ""
     route = ctx.route
-    REQUESTS.labels(model, provider, route, ctx.status, ctx.source).inc()
-    LATENCY.labels(model, route, ctx.status).observe(ctx.latency_ms / 1000)
+    requests, latency, ttft, tokens_in, tokens_out, cost_usd = _series(
+        model, provider, route, ctx.status, ctx.source
+    )
+    requests.inc()
+    latency.observe(ctx.latency_ms / 1000)
     if ctx.ttft_ms is not None and not ctx.cache_hit:
-        TTFT.labels(model, route).observe(ctx.ttft_ms / 1000)
-    TOKENS.labels(model, provider, "input").inc(ctx.usage.input_tokens)
-    TOKENS.labels(model, provider, "output").inc(ctx.usage.output_tokens)
+        ttft.observe(ctx.ttft_ms / 1000)
+    tokens_in.inc(ctx.usage.input_tokens)
+    tokens_out.inc(ctx.usage.output_tokens)
     cost = record["cost_usd"]
     if cost:
-        COST.labels(model, provider, route).inc(float(cost))  # type: ignore[arg-type]
+        cost_usd.inc(float(cost))  # type: ignore[arg-type]
     if ctx.cache_hit:
         CACHE_HITS.labels(route).inc()
     failed = [a for a in ctx.attempts if a.outcome not in ("ok", "skipped")]

@@ -55,6 +55,9 @@ class Chunk:
     text: str = ""
     finish_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The next chunk is already here (same network read) and follows without waiting on I/O:
+    # a relay may hold this one and write both at once.
+    more: bool = False
 
 
 class Adapter(ABC):

@@ -78,15 +78,15 @@ class OpenAIAdapter(Adapter):
                         done = True
                         break
                     chunk = _parse_chunk(model, event.data)
-                    if chunk is not None:
-                        yield chunk
+                    chunk.more = response.pending > 0  # each event is a chunk or [DONE]
+                    yield chunk
                 if not done:
                     raise UpstreamError("connection", f"{model.provider.name}: stream ended early.")
         except Exception as exc:  # noqa: BLE001 - classified, or re-raised if unknown
             raise classify_exception(exc) from None
 
 
-def _parse_chunk(model: ModelEntry, raw: str) -> Chunk | None:
+def _parse_chunk(model: ModelEntry, raw: str) -> Chunk:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from collections.abc import AsyncIterator
 
 import openai
 import pytest
 
 from routing import records
+from routing.endpoints import sse
 from routing.models import UsageRecord
+from routing.providers import Chunk
 from tests.conftest import FAKE_SECRET
 from tests.fake_upstream import FakeUpstream
 
@@ -103,6 +108,49 @@ def test_streaming_with_usage(client: openai.OpenAI) -> None:
     record = last_record()
     assert record.stream and record.output_tokens == chunks[-1].usage.completion_tokens
     assert record.ttft_ms is not None and record.tokens_estimated is False
+
+
+def test_streamed_chunks_reach_the_client_as_the_upstream_sends_them(
+    client: openai.OpenAI, fake: FakeUpstream
+) -> None:
+    """Chunks the upstream sends apart are relayed apart: nothing waits for the next one."""
+    fake.set_reply("gpt-4o", " ".join(f"w{i}" for i in range(12)))
+    fake.set_chunk_delay("gpt-4o", 0.1)
+    arrived = []
+    stream = client.chat.completions.create(
+        model="fakeai/gpt-4o", messages=[{"role": "user", "content": "slowly"}], stream=True
+    )
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            arrived.append(time.monotonic())
+    assert len(arrived) >= 10
+    assert arrived[-1] - arrived[0] > 0.6  # spread out as sent, not delivered at the end
+
+
+class _Session:
+    def __init__(self, chunks: list[Chunk]) -> None:
+        self._chunks = chunks
+
+    async def chunks(self) -> AsyncIterator[Chunk]:
+        for chunk in self._chunks:
+            yield chunk
+
+
+def _piece(text: str, more: bool) -> Chunk:
+    return Chunk(data={"choices": [{"delta": {"content": text}}]}, text=text, more=more)
+
+
+def test_chunks_that_arrived_together_are_written_together() -> None:
+    """`more` marks a chunk whose successor is already here: the relay joins them."""
+    chunks = [_piece("a", True), _piece("b", False), _piece("c", True), _piece("d", True)]
+
+    async def relay() -> list[bytes]:
+        return [part async for part in sse(_Session(chunks), include_usage=False)]  # type: ignore[arg-type]
+
+    parts = asyncio.run(relay())
+    assert len(parts) == 2
+    assert parts[0].count(b"data: ") == 2 and b'"a"' in parts[0] and b'"b"' in parts[0]
+    assert parts[1].count(b"data: ") == 3 and parts[1].endswith(b"data: [DONE]\n\n")
 
 
 def test_streaming_without_usage_hides_usage_chunk(client: openai.OpenAI) -> None:
