@@ -45,6 +45,7 @@ from bench.loadgen import LoadSpec, request_once, run_load, wait_ready
 PY = sys.executable
 LITELLM_VENV = Path(os.environ.get("SY_LITELLM_VENV", "/tmp/sy-litellm"))
 GATEWAY_CORE, LOAD_CORE = "0", "1"
+FLOOR = "floor (uvicorn + aiohttp)"
 GUARD_MODULES = ("guards.py", "guards", "limits.py", "ratelimit.py")
 FAST_MODELS = [  # (model id on the fake upstream, genai-prices ref, $ in/out per 1M tokens)
     ("deepseek-chat", "deepseek:deepseek-chat", 0.27, 1.1),
@@ -295,6 +296,45 @@ def usage_rows(var_dir: Path) -> dict[str, int]:
             return {route or "(direct)": count for route, count in rows}
     except sqlite3.Error:
         return {}
+
+
+def start_floor(cfg: Settings, upstream_port: int) -> tuple[Server, Target]:
+    """The stack without the gateway (bench/floor_proxy.py): uvicorn + one aiohttp relay."""
+    port = free_port()
+    env = {**os.environ, "SY_FLOOR_UPSTREAM": f"http://127.0.0.1:{upstream_port}"}
+    target = Target(FLOOR, port, "gpt-4o", "", FLOOR)
+    started = time.perf_counter()
+    cmd = uvicorn_cmd("bench.floor_proxy:app", port)
+    proc = spawn(pinned(cmd, GATEWAY_CORE, cfg), env, cfg.log_dir / "floor.log")
+    try:
+        wait_answer(target, proc, 60)
+    except BaseException:
+        stop(proc)
+        raise
+    return Server(FLOOR, proc, port, time.perf_counter() - started), target
+
+
+def floor_note(results: list[dict[str, Any]]) -> str | None:
+    hi = max(r["concurrency"] for r in results)
+    floor, gateway = _find(results, FLOOR, False, hi), _find(results, "switchyard", False, hi)
+    p50 = _delta(results, FLOOR, False, hi, "latency_ms", "p50")
+    p99 = _delta(results, FLOOR, False, hi, "latency_ms", "p99")
+    if floor is None or p50 is None or p99 is None:
+        return None
+    share = ""
+    if gateway is not None and gateway.get("gw_cpu_ms_per_req") and floor.get("gw_cpu_ms_per_req"):
+        share = (
+            f"; it spends {floor['gw_cpu_ms_per_req']:.2f} ms of CPU per request, "
+            f"{100 * floor['gw_cpu_ms_per_req'] / gateway['gw_cpu_ms_per_req']:.0f}% of "
+            "Switchyard's"
+        )
+    return (
+        f"`{FLOOR}` is the decided stack with no gateway logic (bench/floor_proxy.py: raw "
+        "ASGI under uvicorn, one pooled aiohttp session, no auth, routing, limits, pricing, "
+        f"records or metrics). At C={hi} it serves {floor['rps']:.0f} req/s and adds "
+        f"{p50:+.2f} ms p50 / {p99:+.2f} ms p99 against direct{share}: the part of the "
+        "added latency that uvicorn + aiohttp cost before Switchyard does anything."
+    )
 
 
 # --- LiteLLM ----------------------------------------------------------------------------------
@@ -723,6 +763,10 @@ def run(cfg: Settings) -> tuple[list[dict[str, Any]], list[Server], list[str]]:
         )
         print(f"logs and throwaway database: {cfg.log_dir}", flush=True)
         results += run_target(cfg, direct, None)
+        floor, floor_target = start_floor(cfg, direct.port)
+        procs.append(floor.proc)
+        results += run_target(cfg, floor_target, floor)
+        stop(floor.proc)
         server, targets = start_switchyard(cfg, env, keys)
         procs.append(server.proc)
         servers.append(server)
@@ -780,6 +824,9 @@ def main(argv: list[str] | None = None) -> None:
         print("note: CPU pinning is off (no taskset or fewer than 2 cores)")
     results, servers, notes = run(cfg)
     notes += contention_notes(results)
+    note = floor_note(results)
+    if note:
+        notes.append(note)
     if not any((ROOT / "routing" / name).exists() for name in GUARD_MODULES):
         notes.append(
             "No rate-limit/budget guard module in routing/ at the time of this run, "
