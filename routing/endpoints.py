@@ -148,16 +148,19 @@ def _stream_error(message: str, type_: str, code: str) -> bytes:
 async def sse(session: StreamSession, include_usage: bool) -> AsyncIterator[bytes]:
     """Relay chunks as server-sent events; a failure after the first byte ends with an error
     event (no [DONE], no clean finish_reason), so a truncated answer never looks complete.
-    Chunks that arrived together leave together (one write instead of one per chunk)."""
+    The first event leaves at once (time to first token); after it, chunks that arrived
+    together leave together (one write instead of one per chunk)."""
     chunks = session.chunks()
     held: list[bytes] = []
+    first = True
     try:
         async for chunk in chunks:
             if chunk.usage is None or chunk.data.get("choices") or include_usage:
                 held.append(_event(chunk.data))
-            if not chunk.more and held:
+            if held and (first or not chunk.more):
                 yield b"".join(held)
                 held.clear()
+                first = False
         held.append(b"data: [DONE]\n\n")
     except UpstreamError as err:
         held.append(

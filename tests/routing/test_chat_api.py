@@ -141,16 +141,23 @@ def _piece(text: str, more: bool) -> Chunk:
 
 
 def test_chunks_that_arrived_together_are_written_together() -> None:
-    """`more` marks a chunk whose successor is already here: the relay joins them."""
-    chunks = [_piece("a", True), _piece("b", False), _piece("c", True), _piece("d", True)]
+    """`more` marks a chunk whose successor is already here: after the first event (sent at
+    once, for time to first token) the relay joins such chunks into one write."""
+    chunks = [
+        _piece("a", True),
+        _piece("b", True),
+        _piece("c", False),
+        _piece("d", True),
+        _piece("e", True),
+    ]
 
     async def relay() -> list[bytes]:
         return [part async for part in sse(_Session(chunks), include_usage=False)]  # type: ignore[arg-type]
 
     parts = asyncio.run(relay())
-    assert len(parts) == 2
-    assert parts[0].count(b"data: ") == 2 and b'"a"' in parts[0] and b'"b"' in parts[0]
-    assert parts[1].count(b"data: ") == 3 and parts[1].endswith(b"data: [DONE]\n\n")
+    assert [part.count(b"data: ") for part in parts] == [1, 2, 3]
+    assert b'"a"' in parts[0] and b'"b"' in parts[1] and b'"c"' in parts[1]
+    assert b'"e"' in parts[2] and parts[2].endswith(b"data: [DONE]\n\n")
 
 
 def test_streaming_without_usage_hides_usage_chunk(client: openai.OpenAI) -> None:
