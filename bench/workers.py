@@ -1,16 +1,19 @@
 """How throughput scales with uvicorn workers on this machine.
 
-    python -m bench.workers [--seconds 4] [--concurrency 32] [--write-docs]
+    python -m bench.workers [--seconds 4] [--concurrency 32] [--repeats 3] [--write-docs]
 
 Same fake upstream, data and load generator as bench.run; no CPU pinning (the workers need
 both cores), so the upstream and the load generator compete with the workers: the 2-worker
-figure is a floor for what two dedicated cores give.
+figure is a floor for what two dedicated cores give. Each cell runs `--repeats` times on a
+fresh server and the table shows the median with the range: how the kernel happens to deal
+the clients' keep-alive connections between the workers moves a single run a lot.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -53,18 +56,26 @@ def measure(
     return result
 
 
-def table(results: list[dict[str, Any]], concurrency: int) -> str:
-    base = results[0]["rps"]
+def table(runs: dict[int, list[dict[str, Any]]], concurrency: int, seconds: float) -> str:
+    def median(rows: list[dict[str, Any]], pick: Any) -> float:
+        return statistics.median(pick(r) for r in rows)
+
+    base = median(runs[1], lambda r: r["rps"])
+    repeats = len(runs[1])
     lines = [
-        f"C={concurrency} concurrent clients, non-streaming, {results[0].get('seconds', '')} s per cell.",
+        f"C={concurrency} concurrent clients, non-streaming, {seconds:g} s per cell, "
+        f"median of {repeats} runs (range in brackets).",
         "",
         "| workers | req/s | p50 ms | p99 ms | vs 1 worker |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for r in results:
+    for workers, rows in runs.items():
+        rps = [r["rps"] for r in rows]
+        p50 = median(rows, lambda r: r["latency_ms"]["p50"])
+        p99 = median(rows, lambda r: r["latency_ms"]["p99"])
         lines.append(
-            f"| {r['workers']} | {r['rps']:.0f} | {r['latency_ms']['p50']:.2f} | {r['latency_ms']['p99']:.2f} | "
-            f"{r['rps'] / base:.2f}x |"
+            f"| {workers} | {statistics.median(rps):.0f} ({min(rps):.0f}-{max(rps):.0f}) | "
+            f"{p50:.2f} | {p99:.2f} | {statistics.median(rps) / base:.2f}x |"
         )
     return "\n".join(lines)
 
@@ -73,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args(argv)
     var = Path(tempfile.mkdtemp(prefix="sy-workers-"))
@@ -81,13 +93,14 @@ def main(argv: list[str] | None = None) -> None:
     try:
         env = switchyard_env(var)
         keys = prepare_switchyard(env, direct.port)
-        results = [measure(n, cfg, env, keys["plain"], args.concurrency) for n in (1, 2)]
+        runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
+        for _ in range(max(1, args.repeats)):
+            for workers, rows in runs.items():
+                rows.append(measure(workers, cfg, env, keys["plain"], args.concurrency))
     finally:
         stop(upstream)
         shutil.rmtree(var, ignore_errors=True)
-    for r in results:
-        r["seconds"] = args.seconds
-    body = "## Workers\n\n" + table(results, args.concurrency)
+    body = "## Workers\n\n" + table(runs, args.concurrency, args.seconds)
     print(body)
     if args.write_docs:
         write_section("workers", body)
