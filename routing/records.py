@@ -35,39 +35,36 @@ def drop_broken_connection() -> None:
 
 
 _MISSING = object()
-_AS_IS = frozenset({int, str, bool, float, type(None)})
+_NONE = type(None)
 
 
 @functools.cache
-def _insert_plan(vendor: str) -> tuple[str, list[tuple[str, str, Any, Any, bool]]]:
-    """The INSERT and, per column, (attname, name, default, field, plain): `plain` columns
-    take ints, strings, bools, floats and None as they are (what their fields would return
-    on every backend), the rest go through the field's own preparation."""
+def _insert_plan(vendor: str) -> tuple[str, list[tuple[str, str, Any, Any, frozenset[type]]]]:
+    """The INSERT and, per column, (attname, name, default, field, as_is): values whose exact
+    type is in `as_is` are what the field would produce on every backend and go in as they
+    are; the rest (dates, decimals, JSON, anything unexpected) go through the field."""
     from django.db import models
 
     from routing.models import UsageRecord
 
-    plain_types = (
-        models.IntegerField,
-        models.CharField,
-        models.TextField,
-        models.BooleanField,
-        models.FloatField,
-        models.ForeignKey,  # to an integer primary key
-    )
+    def as_is(f: Any) -> frozenset[type]:
+        if isinstance(f, models.BooleanField):
+            return frozenset({bool, _NONE})
+        if isinstance(f, models.IntegerField | models.ForeignKey):  # integer primary keys
+            return frozenset({int, _NONE})
+        if isinstance(f, models.CharField | models.TextField):
+            return frozenset({str, _NONE})
+        if isinstance(f, models.FloatField):
+            return frozenset({float, _NONE})
+        return frozenset()
+
     fields = [f for f in UsageRecord._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(f.column)) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     table = quote(UsageRecord._meta.db_table)
     plan = [
-        (
-            f.attname,
-            f.name,
-            None if f.name == "created_at" else f.get_default(),
-            f,
-            isinstance(f, plain_types),
-        )
+        (f.attname, f.name, None if f.name == "created_at" else f.get_default(), f, as_is(f))
         for f in fields
     ]
     return f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", plan
@@ -76,15 +73,15 @@ def _insert_plan(vendor: str) -> tuple[str, list[tuple[str, str, Any, Any, bool]
 def prepare(record: dict[str, Any]) -> list[Any]:
     """The record as the INSERT's parameters, in column order (a few microseconds: done by
     the submitting thread, so the writer only executes and never holds the GIL for long)."""
-    sql, plan = _insert_plan(connection.vendor)
+    _, plan = _insert_plan(connection.vendor)
     row = []
-    for attname, name, default, field, plain in plan:
+    for attname, name, default, field, as_is in plan:
         value = record.get(attname, _MISSING)
         if value is _MISSING:
             value = record.get(name, _MISSING)
             if value is _MISSING:
                 value = timezone.now() if name == "created_at" else default
-        if not (plain and type(value) in _AS_IS):
+        if type(value) not in as_is:
             value = field.get_db_prep_save(value, connection)
         row.append(value)
     return row

@@ -155,3 +155,49 @@ def test_upstream_without_usage_is_estimated_not_free(
     record = UsageRecord.objects.order_by("-id").first()
     assert record.tokens_estimated and record.output_tokens > 0 and record.input_tokens > 0
     assert record.cost_usd is not None and record.cost_usd > 0
+
+
+def test_prepared_rows_are_what_the_fields_would_prepare() -> None:
+    """`records.prepare` skips the fields' own preparation only where it changes nothing, on
+    the backend this suite runs on (SQLite, then PostgreSQL); a wrongly typed value still
+    goes through the field."""
+    from django.db import connection
+    from django.utils import timezone
+
+    now = timezone.now()
+    record = {
+        "created_at": now,
+        "request_id": "req_1",
+        "api_key_id": None,
+        "requested_model": "route/auto",
+        "route": "auto",
+        "model": "fakeai/gpt-4o",
+        "provider": "fakeai",
+        "status": "ok",
+        "http_status": 200,
+        "stream": True,
+        "input_tokens": 12,
+        "output_tokens": 30,
+        "tokens_estimated": 1,  # an int where a bool belongs: prepared by the field
+        "cost_usd": Decimal("0.00012345"),
+        "latency_ms": 12.5,
+        "ttft_ms": None,
+        "attempts": [{"model": "fakeai/gpt-4o", "outcome": "ok"}],
+        "complexity_score": 0.25,
+    }
+    _, plan = records._insert_plan(connection.vendor)
+    fields = [field for _, _, _, field, _ in plan]
+    expected = [
+        field.get_db_prep_save(
+            record.get(field.attname, record.get(field.name, field.get_default())), connection
+        )
+        for field in fields
+    ]
+    prepared = records.prepare(record)
+    assert len(prepared) == len(expected)
+    for field, got, want in zip(fields, prepared, expected, strict=True):
+        if field.name == "attempts":  # JSON: compare what reaches the database
+            got, want = str(getattr(got, "obj", got)), str(getattr(want, "obj", want))
+        # PostgreSQL's fields wrap ints in psycopg's Int2/Int4/Int8 (int subclasses): equal
+        assert got == want and isinstance(want, type(got)), field.name
+    assert prepared[[f.name for f in fields].index("tokens_estimated")] is True
