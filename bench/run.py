@@ -276,16 +276,24 @@ def start_switchyard(
     routed = Target(
         "switchyard route/auto", port, "route/auto", keys["limited"], "switchyard", True
     )
+    return launch(cfg, "switchyard", cmd, env, direct), [direct, routed]
+
+
+def launch(
+    cfg: Settings, name: str, cmd: list[str], env: dict[str, str], probe: Target, wait: float = 60
+) -> Server:
+    """Start a server on the gateway core and time it until `probe` answers (stopped again
+    if it never does); its idle memory is taken then."""
     started = time.perf_counter()
-    proc = spawn(pinned(cmd, GATEWAY_CORE, cfg), env, cfg.log_dir / "switchyard.log")
+    proc = spawn(pinned(cmd, GATEWAY_CORE, cfg), env, cfg.log_dir / f"{name.split()[0]}.log")
     try:
-        wait_answer(direct, proc, 60)
+        wait_answer(probe, proc, wait)
     except BaseException:
         stop(proc)
         raise
-    server = Server("switchyard", proc, port, time.perf_counter() - started)
+    server = Server(name, proc, probe.port, time.perf_counter() - started)
     server.rss_idle_mb = rss_mb(proc.pid)
-    return server, [direct, routed]
+    return server
 
 
 def usage_rows(var_dir: Path) -> dict[str, int]:
@@ -303,15 +311,7 @@ def start_floor(cfg: Settings, upstream_port: int) -> tuple[Server, Target]:
     port = free_port()
     env = {**os.environ, "SY_FLOOR_UPSTREAM": f"http://127.0.0.1:{upstream_port}"}
     target = Target(FLOOR, port, "gpt-4o", "", FLOOR)
-    started = time.perf_counter()
-    cmd = uvicorn_cmd("bench.floor_proxy:app", port)
-    proc = spawn(pinned(cmd, GATEWAY_CORE, cfg), env, cfg.log_dir / "floor.log")
-    try:
-        wait_answer(target, proc, 60)
-    except BaseException:
-        stop(proc)
-        raise
-    return Server(FLOOR, proc, port, time.perf_counter() - started), target
+    return launch(cfg, FLOOR, uvicorn_cmd("bench.floor_proxy:app", port), env, target), target
 
 
 def floor_note(results: list[dict[str, Any]]) -> str | None:
@@ -400,17 +400,11 @@ def start_litellm(cfg: Settings, upstream_port: int) -> tuple[Server, Target] | 
         "1",
     ]
     target = Target("litellm", port, "gpt-4o", master_key, "litellm")
-    started = time.perf_counter()
-    proc = spawn(pinned(cmd, GATEWAY_CORE, cfg), env, cfg.log_dir / "litellm.log")
     try:
-        wait_answer(target, proc, 120)
+        return launch(cfg, "litellm", cmd, env, target, wait=120), target
     except (RuntimeError, TimeoutError) as exc:
-        stop(proc)
         print(f"SKIP LiteLLM: the proxy did not answer ({exc}); see {cfg.log_dir}/litellm.log")
         return None
-    server = Server("litellm", proc, port, time.perf_counter() - started)
-    server.rss_idle_mb = rss_mb(proc.pid)
-    return server, target
 
 
 # --- load -------------------------------------------------------------------------------------
