@@ -1,9 +1,10 @@
 """Usage records written in batches by one background thread, off the request path.
 
-`submit()` turns the record into INSERT parameters and puts them on a queue. The writer
-drains it in batches, one prepared INSERT per batch, keeps rows it could not write and
-tries again (a database that went away loses nothing acknowledged), and flushes what is
-left when the process exits.
+`submit()` turns the record into INSERT parameters and appends them to a deque: no lock,
+no wake-up per record. The writer wakes when records start arriving, gathers for
+SWITCHYARD_USAGE_FLUSH_SECONDS, writes what came with one prepared INSERT per batch, keeps
+rows it could not write and tries again (a database that went away loses nothing
+acknowledged), and flushes what is left when the process exits.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import atexit
 import contextlib
 import functools
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connection, connections, transaction
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ def _insert_plan(vendor: str) -> tuple[str, list[tuple[str, str, Any, Any, froze
             return frozenset({str, _NONE})
         if isinstance(f, models.FloatField):
             return frozenset({float, _NONE})
+        if isinstance(f, models.DecimalField | models.DateTimeField):
+            return frozenset({_NONE})  # NULL; values go through the field
         return frozenset()
 
     fields = [f for f in UsageRecord._meta.concrete_fields if not f.primary_key]
@@ -73,7 +76,8 @@ def _insert_plan(vendor: str) -> tuple[str, list[tuple[str, str, Any, Any, froze
 def prepare(record: dict[str, Any]) -> list[Any]:
     """The record as the INSERT's parameters, in column order (a few microseconds: done by
     the submitting thread, so the writer only executes and never holds the GIL for long)."""
-    _, plan = _insert_plan(connection.vendor)
+    db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: `connection` is a proxy
+    _, plan = _insert_plan(db.vendor)
     row = []
     for attname, name, default, field, as_is in plan:
         value = record.get(attname, _MISSING)
@@ -82,24 +86,26 @@ def prepare(record: dict[str, Any]) -> list[Any]:
             if value is _MISSING:
                 value = timezone.now() if name == "created_at" else default
         if type(value) not in as_is:
-            value = field.get_db_prep_save(value, connection)
+            value = field.get_db_prep_save(value, db)
         row.append(value)
     return row
 
 
 class UsageWriter:
     def __init__(self) -> None:
-        self._queue: queue.Queue[list[Any]] = queue.Queue()
-        self._pending = 0
+        self._rows: deque[list[Any]] = deque()
+        self._wake = threading.Event()
+        self._parked = False  # the writer waits for the next record (nothing to gather)
+        self._busy = False  # rows taken off the deque and not yet written
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
     def submit(self, fields: dict[str, Any]) -> None:
-        row = prepare(fields)
-        with self._cond:
-            self._pending += 1
-        self._queue.put_nowait(row)
+        self._rows.append(prepare(fields))
+        if self._parked:
+            self._parked = False
+            self._wake.set()
         self._ensure_started()
 
     def _ensure_started(self) -> None:
@@ -110,26 +116,26 @@ class UsageWriter:
                 self._thread = threading.Thread(target=self._run, name="usage-writer", daemon=True)
                 self._thread.start()
 
-    def _take_batch(self) -> list[list[Any]]:
-        batch = [self._queue.get()]
-        deadline = time.monotonic() + settings.SWITCHYARD_USAGE_FLUSH_SECONDS
-        while len(batch) < BATCH:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                batch.append(self._queue.get(timeout=remaining))
-            except queue.Empty:
-                break
-        return batch
-
     def _run(self) -> None:
         while True:
-            batch = self._take_batch()
-            self._write_until_done(batch)
-            with self._cond:
-                self._pending -= len(batch)
-                self._cond.notify_all()
+            self._parked = True  # before looking: a record appended after the look wakes us
+            if not self._rows:
+                self._wake.wait()
+            self._parked = False
+            self._wake.clear()
+            self._wake.wait(settings.SWITCHYARD_USAGE_FLUSH_SECONDS)  # flush() cuts it short
+            self._wake.clear()
+            self._write_waiting()
+
+    def _write_waiting(self) -> None:
+        with self._cond:
+            self._busy = True
+        rows = [self._rows.popleft() for _ in range(len(self._rows))]
+        for start in range(0, len(rows), BATCH):
+            self._write_until_done(rows[start : start + BATCH])
+        with self._cond:
+            self._busy = False
+            self._cond.notify_all()
 
     def _write_until_done(self, batch: list[list[Any]]) -> None:
         delay = 0.5
@@ -155,14 +161,16 @@ class UsageWriter:
             cursor.executemany(sql, rows)
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until every submitted record is written (tests, shutdown)."""
+        """Wait until every record submitted so far is written (tests, shutdown)."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._pending > 0:
+            while self._rows or self._busy:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                self._cond.wait(remaining)
+                self._ensure_started()
+                self._wake.set()
+                self._cond.wait(min(remaining, 0.05))
         return True
 
 
