@@ -120,6 +120,7 @@ class UsageWriter:
         while True:
             self._parked = True  # before looking: a record appended after the look wakes us
             if not self._rows:
+                connection.close()  # idle: no database connection held until records come
                 self._wake.wait()
             self._parked = False
             self._wake.clear()
