@@ -130,11 +130,15 @@ def _base(price: Decimal | TieredPrices | None) -> Decimal | None:
 
 
 def list_prices(prices_ref: str) -> dict[str, Decimal | None] | None:
-    """Standard per-million prices (input, output, cached input) as of now."""
+    """Standard per-million prices (input, output, cached input) in force today, read at
+    12:00 UTC: time-of-day discounts (DeepSeek's off-peak hours, 16:30-00:30 UTC) would
+    otherwise make the catalog depend on the hour it was synced. A call's cost is priced
+    at the moment of the call (`cost`)."""
     found = lookup(prices_ref)
     if found is None:
         return None
-    prices = found[1].get_prices(dt.datetime.now(tz=dt.UTC))
+    noon = dt.datetime.combine(dt.datetime.now(tz=dt.UTC).date(), dt.time(12), tzinfo=dt.UTC)
+    prices = found[1].get_prices(noon)
     return {
         "input": _base(prices.input_mtok),
         "output": _base(prices.output_mtok),

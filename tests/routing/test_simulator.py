@@ -11,6 +11,8 @@ from typing import Any
 import openai
 import pytest
 from django.core.management import call_command
+from genai_prices import Usage
+from genai_prices.data_snapshot import get_snapshot
 
 from routing.seed import BUILTIN_PROVIDERS
 from routing.simulator import LABEL
@@ -18,7 +20,7 @@ from tests.conftest import LiveServer
 from tests.routing.conftest import last_record
 
 USER = [{"role": "user", "content": "How should I pick a model?"}]
-DEEPSEEK_CHAT = {"input": Decimal("0.27"), "output": Decimal("1.1")}  # genai-prices, per MTok
+DEEPSEEK_CHAT = {"input": Decimal("0.27"), "output": Decimal("1.1")}  # list price, per MTok
 
 
 @pytest.fixture
@@ -45,12 +47,16 @@ def test_sim_fast_answers_through_the_gateway(sdk: openai.OpenAI) -> None:
     assert text.startswith(LABEL) and "simulated" in text.lower()
     assert "How should I pick a model?" in text
     assert result.usage.prompt_tokens > 0 and result.usage.completion_tokens > 0
-    expected = (
-        result.usage.prompt_tokens * DEEPSEEK_CHAT["input"]
-        + result.usage.completion_tokens * DEEPSEEK_CHAT["output"]
-    ) / 10**6
-    assert Decimal(raw.headers["x-switchyard-cost-usd"]) == pytest.approx(expected)
     record = last_record(raw.headers["x-request-id"])
+    # genai-prices itself, at the time of the call: DeepSeek is half price off-peak
+    provider, model = get_snapshot().find_provider_model("deepseek-chat", None, "deepseek", None)
+    usage = Usage(
+        input_tokens=result.usage.prompt_tokens, output_tokens=result.usage.completion_tokens
+    )
+    expected = model.calc_price(
+        usage, provider, genai_request_timestamp=record.created_at
+    ).total_price
+    assert Decimal(raw.headers["x-switchyard-cost-usd"]) == pytest.approx(expected)
     assert record.provider == "sim" and record.model == "sim/fast"
     assert record.price_known and record.cost_usd == pytest.approx(expected)
 
