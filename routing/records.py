@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import datetime as dt
 import functools
 import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +38,7 @@ def drop_broken_connection() -> None:
 
 
 _MISSING = object()
+_STAMP = object()  # default of created_at: now, prepared by the stamper
 _NONE = type(None)
 
 
@@ -67,16 +70,41 @@ def _insert_plan(vendor: str) -> tuple[str, list[tuple[str, str, Any, Any, froze
     placeholders = ", ".join(["%s"] * len(fields))
     table = quote(UsageRecord._meta.db_table)
     plan = [
-        (f.attname, f.name, None if f.name == "created_at" else f.get_default(), f, as_is(f))
+        (f.attname, f.name, _STAMP if f.name == "created_at" else f.get_default(), f, as_is(f))
         for f in fields
     ]
     return f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", plan
 
 
+@functools.cache
+def _preparing_wrapper() -> tuple[Any, Callable[[], Any]]:
+    """A database wrapper of the default alias used only to convert values (it never
+    connects), and the `created_at` stamp as the INSERT wants it. `connections[alias]` is
+    task-local under ASGI: looked up from a request's task it built a new wrapper for
+    every request."""
+    db = connections.create_connection(DEFAULT_DB_ALIAS)
+    return db, _stamper(db)
+
+
+def _stamper(db: Any) -> Callable[[], Any]:
+    """`created_at` = now, prepared: the cheapest of three ways that gives what the field
+    gives on this database (checked here on a sample, once per process)."""
+    from routing.models import UsageRecord
+
+    field = UsageRecord._meta.get_field("created_at")
+    sample = timezone.now()
+    prepared = field.get_db_prep_save(sample, db)
+    if prepared is sample:  # PostgreSQL: the aware datetime itself
+        return timezone.now
+    if prepared == str(sample.replace(tzinfo=None)) and sample.tzinfo is dt.UTC:
+        return lambda: str(dt.datetime.now(dt.UTC).replace(tzinfo=None))  # SQLite in UTC
+    return lambda: field.get_db_prep_save(timezone.now(), db)
+
+
 def prepare(record: dict[str, Any]) -> list[Any]:
     """The record as the INSERT's parameters, in column order (a few microseconds: done by
     the submitting thread, so the writer only executes and never holds the GIL for long)."""
-    db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: `connection` is a proxy
+    db, stamp = _preparing_wrapper()
     _, plan = _insert_plan(db.vendor)
     row = []
     for attname, name, default, field, as_is in plan:
@@ -84,7 +112,10 @@ def prepare(record: dict[str, Any]) -> list[Any]:
         if value is _MISSING:
             value = record.get(name, _MISSING)
             if value is _MISSING:
-                value = timezone.now() if name == "created_at" else default
+                if default is _STAMP:
+                    row.append(stamp())
+                    continue
+                value = default
         if type(value) not in as_is:
             value = field.get_db_prep_save(value, db)
         row.append(value)

@@ -201,3 +201,18 @@ def test_prepared_rows_are_what_the_fields_would_prepare() -> None:
         # PostgreSQL's fields wrap ints in psycopg's Int2/Int4/Int8 (int subclasses): equal
         assert got == want and isinstance(want, type(got)), field.name
     assert prepared[[f.name for f in fields].index("tokens_estimated")] is True
+
+
+def test_the_created_at_stamp_is_what_the_field_would_prepare() -> None:
+    """A record without `created_at` is stamped with now, in the form the field gives."""
+    from django.db import connection
+    from django.utils import timezone
+
+    _, plan = records._insert_plan(connection.vendor)
+    index = [name for _, name, _, _, _ in plan].index("created_at")
+    field = plan[index][3]
+    before = field.get_db_prep_save(timezone.now(), connection)
+    stamp = records.prepare({"request_id": "req_2"})[index]
+    after = field.get_db_prep_save(timezone.now(), connection)
+    assert type(stamp) is type(before)
+    assert before <= stamp <= after
