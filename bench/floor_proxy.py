@@ -1,9 +1,10 @@
 """The floor of the decided stack: a raw ASGI relay under uvicorn that forwards each request
-to the upstream through one pooled aiohttp session and returns its answer, with no gateway
-logic at all (no auth, routing, limits, pricing, records or metrics).
+to the upstream through Switchyard's own upstream client (routing/http.py) and returns its
+answer, with no gateway logic at all (no auth, routing, limits, pricing, records or metrics).
 
 `make bench` runs it as the `floor` row, so the table shows how much of Switchyard's
-added latency is uvicorn + aiohttp themselves. The upstream comes from SY_FLOOR_UPSTREAM.
+added latency is uvicorn + the upstream client themselves. The upstream comes from
+SY_FLOOR_UPSTREAM.
 """
 
 from __future__ import annotations
@@ -12,22 +13,12 @@ import gc
 import os
 from typing import Any
 
-import aiohttp
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")  # the client's settings
+
+from routing import http  # noqa: E402 - after the settings module is named
 
 UPSTREAM = os.environ.get("SY_FLOOR_UPSTREAM", "http://127.0.0.1:9")
-_session: aiohttp.ClientSession | None = None
-
-
-def session() -> aiohttp.ClientSession:
-    global _session
-    if _session is None:
-        _session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=1000, limit_per_host=0),
-            cookie_jar=aiohttp.DummyCookieJar(),
-            skip_auto_headers=("Accept-Encoding",),
-        )
-    return _session
-
+HEADERS = {"content-type": "application/json", "authorization": "Bearer floor"}
 
 gc.collect()
 gc.freeze()  # as Switchyard does after startup (config/asgi.py)
@@ -42,17 +33,17 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         body += message.get("body", b"")
         if not message.get("more_body"):
             break
-    headers = {"content-type": "application/json", "authorization": "Bearer floor"}
-    async with session().post(UPSTREAM + scope["path"], data=body, headers=headers) as response:
-        streaming = response.headers.get("content-type", "").startswith("text/event-stream")
-        out = [(b"content-type", response.headers.get("content-type", "").encode())]
-        if not streaming:
-            data = await response.read()
+    url = UPSTREAM + scope["path"]
+    async with http.stream(url, body, HEADERS, 60.0, connect_timeout=5.0) as response:
+        content_type = response.headers.get("content-type", "")
+        out = [(b"content-type", content_type.encode())]
+        if not content_type.startswith("text/event-stream"):
+            data = (await response.read_body()).encode()
             out.append((b"content-length", str(len(data)).encode()))
             await send({"type": "http.response.start", "status": response.status, "headers": out})
             await send({"type": "http.response.body", "body": data})
             return
         await send({"type": "http.response.start", "status": response.status, "headers": out})
-        async for part in response.content.iter_any():
+        async for part in response.raw():
             await send({"type": "http.response.body", "body": part, "more_body": True})
         await send({"type": "http.response.body", "body": b""})

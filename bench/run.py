@@ -45,7 +45,7 @@ from bench.loadgen import LoadSpec, request_once, run_load, wait_ready
 PY = sys.executable
 LITELLM_VENV = Path(os.environ.get("SY_LITELLM_VENV", "/tmp/sy-litellm"))
 GATEWAY_CORE, LOAD_CORE = "0", "1"
-FLOOR = "floor (uvicorn + aiohttp)"
+FLOOR = "floor (uvicorn + client)"
 GUARD_MODULES = ("guards.py", "guards", "limits.py", "ratelimit.py")
 FAST_MODELS = [  # (model id on the fake upstream, genai-prices ref, $ in/out per 1M tokens)
     ("deepseek-chat", "deepseek:deepseek-chat", 0.27, 1.1),
@@ -307,7 +307,7 @@ def usage_rows(var_dir: Path) -> dict[str, int]:
 
 
 def start_floor(cfg: Settings, upstream_port: int) -> tuple[Server, Target]:
-    """The stack without the gateway (bench/floor_proxy.py): uvicorn + one aiohttp relay."""
+    """The stack without the gateway (bench/floor_proxy.py): uvicorn + the upstream client."""
     port = free_port()
     env = {**os.environ, "SY_FLOOR_UPSTREAM": f"http://127.0.0.1:{upstream_port}"}
     target = Target(FLOOR, port, "gpt-4o", "", FLOOR)
@@ -330,10 +330,11 @@ def floor_note(results: list[dict[str, Any]]) -> str | None:
         )
     return (
         f"`{FLOOR}` is the decided stack with no gateway logic (bench/floor_proxy.py: raw "
-        "ASGI under uvicorn, one pooled aiohttp session, no auth, routing, limits, pricing, "
+        "ASGI under uvicorn relaying through Switchyard's upstream client, no auth, routing, "
+        "limits, pricing, "
         f"records or metrics). At C={hi} it serves {floor['rps']:.0f} req/s and adds "
         f"{p50:+.2f} ms p50 / {p99:+.2f} ms p99 against direct{share}: the part of the "
-        "added latency that uvicorn + aiohttp cost before Switchyard does anything."
+        "added latency that uvicorn + the client cost before Switchyard does anything."
     )
 
 

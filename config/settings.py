@@ -125,6 +125,10 @@ SWITCHYARD_SELF_URL = env.str(
 )
 SWITCHYARD_CONNECT_TIMEOUT = env.float("SWITCHYARD_CONNECT_TIMEOUT", default=5.0)
 SWITCHYARD_REQUEST_TIMEOUT = env.float("SWITCHYARD_REQUEST_TIMEOUT", default=120.0)
+# Upstream connections per provider origin and worker; requests beyond it wait for one.
+SWITCHYARD_UPSTREAM_MAX_CONNECTIONS = env.int("SWITCHYARD_UPSTREAM_MAX_CONNECTIONS", default=1000)
+# Extra CA certificates (PEM) trusted for upstream TLS, e.g. a private CA of a self-hosted model.
+SWITCHYARD_UPSTREAM_CA_FILE = env.str("SWITCHYARD_UPSTREAM_CA_FILE", default="")
 SWITCHYARD_FIRST_TOKEN_TIMEOUT = env.float("SWITCHYARD_FIRST_TOKEN_TIMEOUT", default=30.0)
 SWITCHYARD_STALL_TIMEOUT = env.float("SWITCHYARD_STALL_TIMEOUT", default=30.0)
 SWITCHYARD_TOTAL_DEADLINE = env.float("SWITCHYARD_TOTAL_DEADLINE", default=300.0)
