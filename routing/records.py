@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connection, connections, transaction
 from django.utils import timezone
@@ -42,11 +43,31 @@ _STAMP = object()  # default of created_at: now, prepared by the stamper
 _NONE = type(None)
 
 
+Column = tuple[str, str, Any, Any, frozenset[type], Callable[[Any, Any], Any]]
+
+
+def _json_text(field: Any) -> Callable[[Any, Any], Any]:
+    """SQLite stores JSON as text: orjson writes the same JSON as the field's json.dumps
+    (without its spaces) in a fraction of the time; anything orjson refuses goes through
+    the field."""
+
+    def convert(value: Any, db: Any) -> Any:
+        if type(value) in (list, dict):
+            try:
+                return orjson.dumps(value).decode()
+            except TypeError:
+                pass
+        return field.get_db_prep_save(value, db)
+
+    return convert
+
+
 @functools.cache
-def _insert_plan(vendor: str) -> tuple[str, list[tuple[str, str, Any, Any, frozenset[type]]]]:
-    """The INSERT and, per column, (attname, name, default, field, as_is): values whose exact
-    type is in `as_is` are what the field would produce on every backend and go in as they
-    are; the rest (dates, decimals, JSON, anything unexpected) go through the field."""
+def _insert_plan(vendor: str) -> tuple[str, list[Column]]:
+    """The INSERT and, per column, (attname, name, default, field, as_is, convert): values
+    whose exact type is in `as_is` are what the field would produce on every backend and go
+    in as they are; the rest (dates, decimals, JSON, anything unexpected) go through
+    `convert`, the field's own preparation (or, for JSON on SQLite, the same JSON faster)."""
     from django.db import models
 
     from routing.models import UsageRecord
@@ -69,10 +90,14 @@ def _insert_plan(vendor: str) -> tuple[str, list[tuple[str, str, Any, Any, froze
     columns = ", ".join(quote(str(f.column)) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     table = quote(UsageRecord._meta.db_table)
-    plan = [
-        (f.attname, f.name, _STAMP if f.name == "created_at" else f.get_default(), f, as_is(f))
-        for f in fields
-    ]
+
+    def convert(f: Any) -> Callable[[Any, Any], Any]:
+        if vendor == "sqlite" and isinstance(f, models.JSONField) and f.encoder is None:
+            return _json_text(f)
+        return f.get_db_prep_save
+
+    default = {f.name: _STAMP if f.name == "created_at" else f.get_default() for f in fields}
+    plan = [(f.attname, f.name, default[f.name], f, as_is(f), convert(f)) for f in fields]
     return f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", plan
 
 
@@ -107,7 +132,7 @@ def prepare(record: dict[str, Any]) -> list[Any]:
     db, stamp = _preparing_wrapper()
     _, plan = _insert_plan(db.vendor)
     row = []
-    for attname, name, default, field, as_is in plan:
+    for attname, name, default, _, as_is, convert in plan:
         value = record.get(attname, _MISSING)
         if value is _MISSING:
             value = record.get(name, _MISSING)
@@ -117,7 +142,7 @@ def prepare(record: dict[str, Any]) -> list[Any]:
                     continue
                 value = default
         if type(value) not in as_is:
-            value = field.get_db_prep_save(value, db)
+            value = convert(value, db)
         row.append(value)
     return row
 
