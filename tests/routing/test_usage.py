@@ -216,3 +216,24 @@ def test_the_created_at_stamp_is_what_the_field_would_prepare() -> None:
     after = field.get_db_prep_save(timezone.now(), connection)
     assert type(stamp) is type(before)
     assert before <= stamp <= after
+
+
+def test_a_burst_is_written_before_the_interval_ends(gateway_db: None, settings: object) -> None:
+    """Under load the writer does not wait out the interval: SOON waiting rows are written
+    at once (short, evenly spread writes); fewer wait for the interval."""
+    settings.SWITCHYARD_USAGE_FLUSH_SECONDS = 30  # type: ignore[attr-defined]
+    writer = records.UsageWriter()
+
+    def written(prefix: str) -> int:
+        return UsageRecord.objects.filter(request_id__startswith=prefix).count()
+
+    for i in range(records.SOON - 1):
+        writer.submit({"request_id": f"req_few_{i}"})
+    time.sleep(1.0)
+    assert written("req_few_") == 0  # gathering: the interval has 29 s to go
+    writer.submit({"request_id": "req_few_last"})  # the SOON-th waiting row
+    deadline = time.monotonic() + 5
+    while written("req_few_") < records.SOON and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert written("req_few_") == records.SOON
+    assert writer.flush(10)
