@@ -154,8 +154,8 @@ LOGGING = {
         "json": {"()": "routing.logs.JsonFormatter"},
     },
     "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
+        "console": {  # stderr; formatted and written in batches by a background thread
+            "class": "routing.logs.BackgroundStreamHandler",
             "formatter": env.str("LOG_FORMAT", default="json"),
         }
     },

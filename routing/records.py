@@ -186,7 +186,8 @@ class UsageWriter:
                 self._wake.wait()
             self._parked = False
             self._wake.clear()
-            self._wake.wait(settings.SWITCHYARD_USAGE_FLUSH_SECONDS)  # flush() cuts it short
+            if len(self._rows) < SOON:  # (a wake-up for SOON rows may be cleared above)
+                self._wake.wait(settings.SWITCHYARD_USAGE_FLUSH_SECONDS)  # flush() cuts it short
             self._wake.clear()
             self._write_waiting()
 

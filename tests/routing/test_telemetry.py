@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import time
 
 import httpx
 import openai
@@ -12,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import AsyncRequestFactory
 
 from routing import records
-from routing.logs import JsonFormatter
+from routing.logs import BackgroundStreamHandler, JsonFormatter
 from routing.middleware import RequestIdMiddleware
 from routing.models import UsageRecord
 from tests.conftest import LiveServer
@@ -74,6 +76,35 @@ def test_json_log_line_carries_request_fields() -> None:
     assert (
         line["request_id"] == "req_1" and line["message"] == "request" and line["level"] == "info"
     )
+
+
+def test_log_lines_are_written_in_the_background_in_order() -> None:
+    """The console handler's emit() writes nothing itself; the background writer writes the
+    lines, in order, after its interval or when `soon` lines wait; flush() writes at once."""
+    stream = io.StringIO()
+    handler = BackgroundStreamHandler(stream, interval=0.3, soon=50)
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("switchyard.test-background")
+    log.propagate, log.level = False, logging.INFO
+    log.addHandler(handler)
+    try:
+        for i in range(3):
+            log.info("line", extra={"fields": {"n": i}})
+        assert stream.getvalue() == ""  # nothing written on the caller's path
+        deadline = time.monotonic() + 5
+        while stream.getvalue().count("\n") < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [json.loads(x)["n"] for x in stream.getvalue().splitlines()] == [0, 1, 2]
+
+        for i in range(3, 53):  # `soon` lines waiting: written before the interval ends
+            log.info("line", extra={"fields": {"n": i}})
+        time.sleep(0.15)
+        assert stream.getvalue().count("\n") >= 50
+        log.info("last", extra={"fields": {"n": 53}})
+        handler.flush()
+        assert [json.loads(x)["n"] for x in stream.getvalue().splitlines()] == list(range(54))
+    finally:
+        log.removeHandler(handler)
 
 
 async def test_request_id_middleware_async() -> None:
