@@ -4,9 +4,9 @@
 
 Same fake upstream, data and load generator as bench.run; no CPU pinning (the workers need
 both cores), so the upstream and the load generator compete with the workers: the 2-worker
-figure is a floor for what two dedicated cores give. Each cell runs `--repeats` times on a
-fresh server and the table shows the median with the range: how the kernel happens to deal
-the clients' keep-alive connections between the workers moves a single run a lot.
+figure is a floor for what two dedicated cores give. Workers are served by `python -m
+config.serve` (a socket per worker, SO_REUSEPORT); each cell runs `--repeats` times on a
+fresh server and the table shows the median with the range.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 from bench import write_section
 from bench.run import (
+    PY,
     Settings,
     Target,
     free_port,
@@ -30,14 +31,15 @@ from bench.run import (
     start_upstream,
     stop,
     switchyard_env,
-    uvicorn_cmd,
     wait_answer,
 )
 
 
 def serve(workers: int, env: dict[str, str], log_dir: Path) -> tuple[Any, int]:
+    """N workers as the README runs them: `python -m config.serve` (one SO_REUSEPORT socket
+    per worker, so the clients' connections are dealt across the workers)."""
     port = free_port()
-    cmd = uvicorn_cmd("config.asgi:application", port, "--workers", str(workers))
+    cmd = [PY, "-m", "config.serve", "--workers", str(workers), "--port", str(port)]
     return spawn(cmd, env, log_dir / f"workers-{workers}.log"), port
 
 
