@@ -222,7 +222,6 @@ def switchyard_env(var_dir: Path) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="config.settings",
         SWITCHYARD_VAR_DIR=str(var_dir),
         DEBUG="0",
-        LOG_LEVEL="WARNING",
         PYTHONDONTWRITEBYTECODE="1",
     )
     return env
@@ -667,7 +666,10 @@ def report(
         "`switchyard` names a model (`fakebench/gpt-4o`); `switchyard route/auto` is a "
         "complexity route over four models with the response cache on (every prompt "
         "unique, so every request misses), usage records written, and a key with "
-        "rate, token and budget limits (set high enough never to trigger).",
+        "rate, token and budget limits (set high enough never to trigger). Switchyard "
+        "runs as shipped: usage records written, Prometheus metrics, and its default "
+        "logging (one JSON line per request, to its log file); LiteLLM with "
+        "`LITELLM_LOG=ERROR` and no database.",
         markdown_table(RESULT_HEADERS, result_rows(results)),
         "### Gateway process",
         markdown_table(SERVER_HEADERS, server_rows(servers)),
