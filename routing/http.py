@@ -115,6 +115,7 @@ class _Exchange:
         self.done = False
         self.error: BaseException | None = None
         self.delimited = False  # Content-Length or chunked: not ended by the connection
+        self.streamed = False  # read piece by piece (`raw`): reading pauses while it lags
         self.decoder: Any = None
         self.waiter: asyncio.Future[None] | None = None
         self.last_read = loop.time()
@@ -199,12 +200,15 @@ class _Connection(asyncio.Protocol):
         exchange.last_read = exchange.loop.time()
         try:
             self.parser.feed_data(data)
-        except TransportError as err:
-            self._abort(err)
-        except (httptools.HttpParserError, httptools.HttpParserUpgrade):
-            self._abort(TransportError("malformed", "The upstream sent malformed HTTP."))
-        except zlib.error:
-            self._abort(TransportError("malformed", "The upstream sent a corrupt compressed body."))
+        except Exception as exc:  # noqa: BLE001 - the connection is unusable after any of them
+            # httptools wraps what a callback raised: report the callback's own error
+            cause = exc.__cause__ or exc.__context__ or exc
+            if isinstance(cause, TransportError):
+                self._abort(cause)
+            elif isinstance(cause, zlib.error):
+                self._abort(TransportError("malformed", "The upstream sent a corrupt body."))
+            else:
+                self._abort(TransportError("malformed", "The upstream sent malformed HTTP."))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -233,7 +237,7 @@ class _Connection(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         exchange = self.exchange
         exchange.feed(body)  # type: ignore[union-attr]
-        if exchange.buffered > PAUSE_AT and not self.paused:  # type: ignore[union-attr]
+        if exchange.streamed and exchange.buffered > PAUSE_AT and not self.paused:  # type: ignore[union-attr]
             self.paused = True
             self.transport.pause_reading()  # type: ignore[union-attr]
 
@@ -243,6 +247,7 @@ class _Connection(asyncio.Protocol):
             return
         exchange = self.exchange
         self._stop_timer()
+        self._resume()  # the rest is this exchange's: the next one needs the socket read
         keep = self.parser.should_keep_alive()
         exchange.finish()  # type: ignore[union-attr]
         self.exchange = None
@@ -261,7 +266,11 @@ class _Connection(asyncio.Protocol):
 
     def consumed(self, exchange: _Exchange, size: int) -> None:
         exchange.buffered -= size
-        if self.paused and exchange.buffered <= PAUSE_AT // 2 and not self.closed:
+        if exchange is self.exchange and exchange.buffered <= PAUSE_AT // 2:
+            self._resume()
+
+    def _resume(self) -> None:
+        if self.paused and not self.closed:
             self.paused = False
             self.transport.resume_reading()  # type: ignore[union-attr]
 
@@ -477,6 +486,9 @@ class Response:
 
 
 async def _rest(conn: _Connection, exchange: _Exchange) -> bytes:
+    exchange.streamed = False
+    if exchange is conn.exchange:
+        conn._resume()  # the whole body is wanted: nothing to pace
     try:
         while not exchange.done:
             if exchange.error is not None:
@@ -514,6 +526,7 @@ class EventStream:
     async def raw(self) -> AsyncIterator[bytes]:
         """The body as it arrives, in the pieces it arrived in."""
         exchange, conn = self._exchange, self._conn
+        exchange.streamed = True
         while True:
             if exchange.pieces:
                 data = b"".join(exchange.pieces)

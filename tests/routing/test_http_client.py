@@ -291,3 +291,21 @@ async def test_tls_with_an_extra_ca(
     ca.cert_pem.write_to_path(str(ca_file))
     settings.SWITCHYARD_UPSTREAM_CA_FILE = str(ca_file)  # type: ignore[attr-defined]
     assert (await post(url)).body == OK_JSON
+
+
+async def test_a_large_body_read_whole_and_an_unknown_encoding(
+    serve: Callable[..., Awaitable[Scripted]],
+) -> None:
+    """A body larger than a stream may buffer arrives whole through `post` (nothing pauses
+    a reader that wants it all), and the connection then serves the next request."""
+    big = b"[" + b'"x",' * 1_000_000 + b'"y"]'  # 4 MB
+    brotli = length_delimited(b"\x0b\x01\x80", "content-encoding: br")
+    server = await serve(
+        fixed(length_delimited(big)), fixed(length_delimited(OK_JSON)), fixed(brotli)
+    )
+    assert (await post(server.url)).body == big
+    assert (await post(server.url)).body == OK_JSON
+    assert server.connections == 1
+    with pytest.raises(http.TransportError) as caught:
+        await post(server.url)
+    assert caught.value.kind == "malformed" and "br" in caught.value.message
