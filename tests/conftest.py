@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import openai
 import pytest
@@ -56,6 +57,23 @@ def live_app() -> Iterator[LiveServer]:
     yield live
     live.server.should_exit = True
     live.thread.join(5)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_sessions_left_at_the_end(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Threads of the live server and the writers keep their own database connections; on
+    PostgreSQL they would stop the test database from being dropped at the end of the run.
+    Torn down before `django_db_setup`: end those sessions first."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(scope="session")
