@@ -463,15 +463,21 @@ async def _send(
     timeout = settings.SWITCHYARD_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
     conn = await pool.acquire(timeout)
     exchange = conn.start(request, read_timeout)
+    await _until(conn, exchange, "head_done")
+    return conn, exchange
+
+
+async def _until(conn: _Connection, exchange: _Exchange, flag: str) -> None:
+    """Wait until the exchange's `flag` is set (`head_done`, `done`); a failure or a
+    cancellation closes the connection (its state is unknown)."""
     try:
-        while not exchange.head_done:
+        while not getattr(exchange, flag):
             if exchange.error is not None:
                 raise exchange.error
             await exchange.wait()
     except BaseException:
         conn.close()
         raise
-    return conn, exchange
 
 
 @dataclass
@@ -489,14 +495,7 @@ async def _rest(conn: _Connection, exchange: _Exchange) -> bytes:
     exchange.streamed = False
     if exchange is conn.exchange:
         conn._resume()  # the whole body is wanted: nothing to pace
-    try:
-        while not exchange.done:
-            if exchange.error is not None:
-                raise exchange.error
-            await exchange.wait()
-    except BaseException:
-        conn.close()
-        raise
+    await _until(conn, exchange, "done")
     return exchange.body()
 
 

@@ -1,10 +1,9 @@
 """Usage records written in batches by one background thread, off the request path.
 
-`submit()` turns the record into INSERT parameters and appends them to a deque: no lock,
-no wake-up per record. The writer wakes when records start arriving, gathers for
-SWITCHYARD_USAGE_FLUSH_SECONDS or until SOON rows are waiting (under load the writes stay
-short and evenly spread: one long write every interval delayed every request in flight on
-that core), writes what came with one prepared INSERT per batch, keeps
+`submit()` turns the record into INSERT parameters and hands them to a `Gatherer` (no lock,
+no wake-up per record): the writer thread wakes when records start arriving, gathers for
+SWITCHYARD_USAGE_FLUSH_SECONDS or until SOON rows wait, writes what came with one prepared
+INSERT per batch, keeps
 rows it could not write and tries again (a database that went away loses nothing
 acknowledged), and flushes what is left when the process exits.
 """
@@ -18,7 +17,6 @@ import functools
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +24,8 @@ import orjson
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connection, connections, transaction
 from django.utils import timezone
+
+from routing.gather import Gatherer
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -150,51 +150,28 @@ def prepare(record: dict[str, Any]) -> list[Any]:
     return row
 
 
-class UsageWriter:
+class UsageWriter(Gatherer):
+    thread_name = "usage-writer"
+    soon = SOON
+
     def __init__(self) -> None:
-        self._rows: deque[list[Any]] = deque()
-        self._wake = threading.Event()
-        self._parked = False  # the writer waits for the next record (nothing to gather)
+        super().__init__()
         self._busy = False  # rows taken off the deque and not yet written
         self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
 
     def submit(self, fields: dict[str, Any]) -> None:
-        rows = self._rows
-        rows.append(prepare(fields))
-        if self._parked:
-            self._parked = False
-            self._wake.set()
-        elif len(rows) == SOON:
-            self._wake.set()  # under load: write now, in a short burst, not a long one later
-        self._ensure_started()
+        self.add(prepare(fields))
 
-    def _ensure_started(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="usage-writer", daemon=True)
-                self._thread.start()
+    def interval(self) -> float:
+        return float(settings.SWITCHYARD_USAGE_FLUSH_SECONDS)
 
-    def _run(self) -> None:
-        while True:
-            self._parked = True  # before looking: a record appended after the look wakes us
-            if not self._rows:
-                connection.close()  # idle: no database connection held until records come
-                self._wake.wait()
-            self._parked = False
-            self._wake.clear()
-            if len(self._rows) < SOON:  # (a wake-up for SOON rows may be cleared above)
-                self._wake.wait(settings.SWITCHYARD_USAGE_FLUSH_SECONDS)  # flush() cuts it short
-            self._wake.clear()
-            self._write_waiting()
+    def idle(self) -> None:
+        connection.close()  # no database connection held until records come
 
-    def _write_waiting(self) -> None:
+    def drain(self) -> None:
         with self._cond:
             self._busy = True
-        rows = [self._rows.popleft() for _ in range(len(self._rows))]
+        rows = self.take()
         for start in range(0, len(rows), BATCH):
             self._write_until_done(rows[start : start + BATCH])
         with self._cond:
@@ -228,12 +205,12 @@ class UsageWriter:
         """Wait until every record submitted so far is written (tests, shutdown)."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._rows or self._busy:
+            while self._items or self._busy:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                self._ensure_started()
-                self._wake.set()
+                self.start()
+                self.wake()
                 self._cond.wait(min(remaining, 0.05))
         return True
 
