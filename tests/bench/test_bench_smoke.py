@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import bench_policies, loadgen, run, write_section
+from bench import bench_policies, client_cost, loadgen, run, write_section
 from bench.fast_upstream import Canned, serve_protocol
 
 
@@ -102,5 +102,17 @@ def test_full_run_with_tiny_settings(tmp_path: Path) -> None:
     )
     text = out.read_text()
     assert "make bench" in text and "## Gateway overhead and throughput" in text
-    for target in ("| direct |", "| switchyard |", "| switchyard route/auto |"):
+    for target in (
+        "| direct |",
+        "| floor (uvicorn + client) |",
+        "| switchyard |",
+        "| switchyard route/auto |",
+    ):
         assert target in text
+
+
+@pytest.mark.parametrize("client", ["switchyard", "httpx"])
+def test_client_cost_measures(upstream_port: int, client: str) -> None:
+    url = f"http://127.0.0.1:{upstream_port}/v1/chat/completions"
+    line = asyncio.run(client_cost.measure(client, url, requests=64, concurrency=4))
+    assert line.startswith(client) and "µs CPU per call" in line
