@@ -6,14 +6,18 @@ Metrics are per process; with several workers set PROMETHEUS_MULTIPROC_DIR (see 
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
+import threading
+import time
 from typing import Any
 
 from prometheus_client import Counter, Histogram
 
 from routing import records
 from routing.context import CallContext
+from routing.gather import Gatherer
 
 log = logging.getLogger("switchyard.requests")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -87,31 +91,74 @@ def _observe(ctx: CallContext, record: dict[str, object]) -> None:
         FALLBACKS.labels(route).inc()
 
 
+class _RequestLog(Gatherer):
+    """The request's log line goes through `logging` on a background thread: built on the
+    event loop, a LogRecord with its JSON fields cost about 15 µs of a request's 170. The
+    loop hands over the usage record (immutable by then) and its wall-clock time; lines
+    reach the handlers within `interval` seconds, in order, with the time of the request's
+    end as their timestamp."""
+
+    thread_name = "request-log"
+    soon = 256
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._drain_lock = threading.Lock()
+
+    def interval(self) -> float:
+        return 0.05
+
+    def drain(self) -> None:
+        with self._drain_lock:
+            for created, record in self.take():
+                entry = log.makeRecord(
+                    log.name,
+                    logging.INFO,
+                    "(unknown file)",
+                    0,
+                    "request",
+                    (),
+                    None,
+                    extra={"fields": log_fields(record)},
+                )
+                entry.created, entry.msecs = created, (created - int(created)) * 1000
+                log.handle(entry)
+
+    def flush(self) -> None:
+        """Hand every line so far to the handlers (tests; at exit)."""
+        self.drain()
+
+
+def log_fields(record: dict[str, Any]) -> dict[str, Any]:
+    cost = record["cost_usd"]
+    return {
+        "request_id": record["request_id"],
+        "source": record["source"],
+        "requested_model": record["requested_model"],
+        "model": record["model"],
+        "route": record["route"],
+        "status": record["status"],
+        "http_status": record["http_status"],
+        "error_type": record["error_type"],
+        "latency_ms": round(record["latency_ms"], 2),
+        "ttft_ms": record["ttft_ms"],
+        "input_tokens": record["input_tokens"],
+        "output_tokens": record["output_tokens"],
+        "cost_usd": str(cost) if cost is not None else None,
+        "cache_hit": record["cache_hit"],
+        "attempts": len(record["attempts"]),
+    }
+
+
+request_log = _RequestLog()
+atexit.register(request_log.flush)
+
+
 def finished(ctx: CallContext) -> None:
-    """Record, count and log one finished request (off the latency path: no I/O here)."""
+    """Record, count and log one finished request (off the latency path: no I/O here; the
+    record is written and the log line emitted by background threads)."""
     record = ctx.record()
     records.submit(record)
     _observe(ctx, record)
     if log.isEnabledFor(logging.INFO):
-        log.info(
-            "request",
-            extra={
-                "fields": {
-                    "request_id": ctx.request_id,
-                    "source": ctx.source,
-                    "requested_model": ctx.requested_model,
-                    "model": record["model"],
-                    "route": ctx.route,
-                    "status": ctx.status,
-                    "http_status": ctx.http_status,
-                    "error_type": ctx.error_type,
-                    "latency_ms": round(ctx.latency_ms, 2),
-                    "ttft_ms": record["ttft_ms"],
-                    "input_tokens": ctx.usage.input_tokens,
-                    "output_tokens": ctx.usage.output_tokens,
-                    "cost_usd": str(record["cost_usd"]) if record["cost_usd"] is not None else None,
-                    "cache_hit": ctx.cache_hit,
-                    "attempts": len(ctx.attempts),
-                }
-            },
-        )
+        request_log.add((time.time(), record))

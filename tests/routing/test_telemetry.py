@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import time
+from decimal import Decimal
 
 import httpx
 import openai
@@ -13,7 +14,7 @@ import pytest
 from django.http import HttpRequest, HttpResponse
 from django.test import AsyncRequestFactory
 
-from routing import records
+from routing import records, telemetry
 from routing.logs import BackgroundStreamHandler, JsonFormatter
 from routing.middleware import RequestIdMiddleware
 from routing.models import UsageRecord
@@ -30,6 +31,30 @@ def test_request_id_header_matches_usage_record(client: openai.OpenAI) -> None:
     )
     records.writer.flush(10)
     assert UsageRecord.objects.get(request_id=raw.headers["x-request-id"]).model == "fakeai/gpt-4o"
+
+
+def test_each_request_logs_one_line_with_its_fields(
+    client: openai.OpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One `switchyard.requests` line per request, emitted off the event loop, carrying the
+    request id, outcome, model, tokens and cost of its usage record."""
+    caplog.set_level(logging.INFO, logger="switchyard.requests")
+    raw = client.chat.completions.with_raw_response.create(
+        model="fakeai/gpt-4o", messages=[{"role": "user", "content": "hi"}]
+    )
+    telemetry.request_log.flush()
+    request_id = raw.headers["x-request-id"]
+    lines = [
+        r.fields  # type: ignore[attr-defined]
+        for r in caplog.records
+        if r.name == "switchyard.requests" and r.fields["request_id"] == request_id  # type: ignore[attr-defined]
+    ]
+    assert len(lines) == 1
+    line = lines[0]
+    assert line["status"] == "ok" and line["http_status"] == 200
+    assert line["model"] == "fakeai/gpt-4o" and line["attempts"] == 1
+    cost = Decimal(line["cost_usd"]).quantize(Decimal("1e-8"))
+    assert line["input_tokens"] > 0 and cost == Decimal(raw.headers["x-switchyard-cost-usd"])
 
 
 def test_incoming_request_id_is_kept(live_app: LiveServer, api_key: str) -> None:
