@@ -605,3 +605,4 @@ async def close_session() -> None:
         _last = None, {}
     if pools is not None:
         _close_all(pools)
+        pools.clear()  # the loop's finalizer keeps this dict: let the pools (and loop) go
