@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -14,6 +15,7 @@ import pytest
 import uvicorn
 from django.conf import settings
 
+from bench.fast_upstream import Canned, serve_protocol
 from routing import catalog, records, state
 from routing.models import ApiKey, Model, Provider
 from tests.fake_upstream import FakeUpstream
@@ -74,6 +76,20 @@ def _no_sessions_left_at_the_end(django_db_setup: None, django_db_blocker: Any) 
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.fixture(scope="module")
+def fast_upstream_port() -> Iterator[int]:
+    """The benchmark's fast upstream (bench/fast_upstream.py) on its own event loop in a
+    thread, on a free port."""
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(serve_protocol("127.0.0.1", 0, Canned(5)))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield server.sockets[0].getsockname()[1]
+    loop.call_soon_threadsafe(server.close)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
 
 
 @pytest.fixture(scope="session")

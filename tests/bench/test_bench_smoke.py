@@ -6,32 +6,16 @@ No timing assertions: these only keep the harness from rotting. LiteLLM is never
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bench import bench_policies, client_cost, loadgen, run, write_section
-from bench.fast_upstream import Canned, serve_protocol
-
-
-@pytest.fixture(scope="module")
-def upstream_port() -> Iterator[int]:
-    """The fast upstream on its own event loop in a thread, on a free port."""
-    loop = asyncio.new_event_loop()
-    server = loop.run_until_complete(serve_protocol("127.0.0.1", 0, Canned(5)))
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    yield server.sockets[0].getsockname()[1]
-    loop.call_soon_threadsafe(server.close)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_loadgen_against_fast_upstream(upstream_port: int, stream: bool) -> None:
-    spec = loadgen.LoadSpec(port=upstream_port, stream=stream, concurrency=2, seconds=0.3)
+def test_loadgen_against_fast_upstream(fast_upstream_port: int, stream: bool) -> None:
+    spec = loadgen.LoadSpec(port=fast_upstream_port, stream=stream, concurrency=2, seconds=0.3)
     result = asyncio.run(loadgen.run_load(spec))
     assert result["requests"] > 0
     assert result["errors"] == 0, result["error_sample"]
@@ -39,13 +23,13 @@ def test_loadgen_against_fast_upstream(upstream_port: int, stream: bool) -> None
     assert result["cpu_s"] >= 0
 
 
-def test_fast_upstream_answers_like_openai(upstream_port: int) -> None:
-    spec = loadgen.LoadSpec(port=upstream_port, model="m1", stream=True)
+def test_fast_upstream_answers_like_openai(fast_upstream_port: int) -> None:
+    spec = loadgen.LoadSpec(port=fast_upstream_port, model="m1", stream=True)
     status, body = loadgen.request_once(spec)
     assert status == 200
     assert body.count(b"data: ") == 5 + 2 + 1  # chunks, finish, usage, [DONE]
     assert b'"usage"' in body and body.rstrip().endswith(b"data: [DONE]")
-    status, body = loadgen.request_once(loadgen.LoadSpec(port=upstream_port, model="m1"))
+    status, body = loadgen.request_once(loadgen.LoadSpec(port=fast_upstream_port, model="m1"))
     assert status == 200 and b'"chat.completion"' in body and b'"m1"' in body
 
 
@@ -112,7 +96,7 @@ def test_full_run_with_tiny_settings(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("client", ["switchyard", "httpx"])
-def test_client_cost_measures(upstream_port: int, client: str) -> None:
-    url = f"http://127.0.0.1:{upstream_port}/v1/chat/completions"
+def test_client_cost_measures(fast_upstream_port: int, client: str) -> None:
+    url = f"http://127.0.0.1:{fast_upstream_port}/v1/chat/completions"
     line = asyncio.run(client_cost.measure(client, url, requests=64, concurrency=4))
     assert line.startswith(client) and "µs CPU per call" in line

@@ -7,14 +7,12 @@ from __future__ import annotations
 import asyncio
 import gzip
 import ssl
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pytest
 import trustme
 
-from bench.fast_upstream import Canned, serve_protocol
 from routing import http
 
 Answer = Callable[[bytes, asyncio.StreamWriter], Awaitable[None]]
@@ -85,19 +83,6 @@ class Scripted:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1/chat/completions"
-
-
-@pytest.fixture
-def serve_thread_upstream() -> Iterator[int]:
-    """The benchmark's fast upstream on its own event loop in a thread."""
-    loop = asyncio.new_event_loop()
-    server = loop.run_until_complete(serve_protocol("127.0.0.1", 0, Canned(3)))
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    yield server.sockets[0].getsockname()[1]
-    loop.call_soon_threadsafe(server.close)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
 
 
 @pytest.fixture
@@ -325,13 +310,13 @@ async def test_a_large_body_read_whole_and_an_unknown_encoding(
     assert caught.value.kind == "malformed" and "br" in caught.value.message
 
 
-def test_a_closed_session_lets_its_event_loop_go(serve_thread_upstream: int) -> None:
+def test_a_closed_session_lets_its_event_loop_go(fast_upstream_port: int) -> None:
     """`close_session()` (the batch worker calls it before each job's loop ends) leaves
     nothing that keeps the loop alive."""
     import gc
     import weakref
 
-    url = f"http://127.0.0.1:{serve_thread_upstream}/v1/chat/completions"
+    url = f"http://127.0.0.1:{fast_upstream_port}/v1/chat/completions"
 
     async def one() -> weakref.ref[asyncio.AbstractEventLoop]:
         assert (await post(url)).status == 200
