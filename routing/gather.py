@@ -24,6 +24,7 @@ class Gatherer:
         self._parked = False  # the thread waits for the next item (nothing to gather)
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._drain_lock = threading.Lock()  # one drain at a time: batches stay in order
 
     def add(self, item: Any) -> None:
         items = self._items
@@ -63,6 +64,11 @@ class Gatherer:
             if len(self._items) < self.soon:  # (a wake-up for `soon` may be cleared above)
                 self._wake.wait(self.interval())
             self._wake.clear()
+            self.drain_now()
+
+    def drain_now(self) -> None:
+        """Drain what is waiting, here: from the thread, or from a flush elsewhere."""
+        with self._drain_lock:
             self.drain()
 
     # for subclasses

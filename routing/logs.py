@@ -6,7 +6,6 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import logging
-import threading
 from typing import TextIO
 
 import orjson
@@ -42,7 +41,6 @@ class BackgroundStreamHandler(logging.StreamHandler, Gatherer):  # type: ignore[
         Gatherer.__init__(self)
         self._interval = interval
         self.soon = soon
-        self._drain_lock = threading.Lock()  # one drain at a time: batches stay in order
         atexit.register(self.flush)
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -52,15 +50,14 @@ class BackgroundStreamHandler(logging.StreamHandler, Gatherer):  # type: ignore[
         return self._interval
 
     def drain(self) -> None:
-        with self._drain_lock:
-            lines: list[str] = []
-            for record in self.take():
-                try:
-                    lines.append(self.format(record) + self.terminator)
-                except Exception:  # noqa: BLE001 - as logging does: report, keep going
-                    self.handleError(record)
-            if lines:
-                self._write("".join(lines))
+        lines: list[str] = []
+        for record in self.take():
+            try:
+                lines.append(self.format(record) + self.terminator)
+            except Exception:  # noqa: BLE001 - as logging does: report, keep going
+                self.handleError(record)
+        if lines:
+            self._write("".join(lines))
 
     def _write(self, text: str) -> None:
         self.acquire()
@@ -73,4 +70,4 @@ class BackgroundStreamHandler(logging.StreamHandler, Gatherer):  # type: ignore[
             self.release()
 
     def flush(self) -> None:
-        self.drain()
+        self.drain_now()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import atexit
 import functools
 import logging
-import threading
 import time
 from typing import Any
 
@@ -101,32 +100,27 @@ class _RequestLog(Gatherer):
     thread_name = "request-log"
     soon = 256
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._drain_lock = threading.Lock()
-
     def interval(self) -> float:
         return 0.05
 
     def drain(self) -> None:
-        with self._drain_lock:
-            for created, record in self.take():
-                entry = log.makeRecord(
-                    log.name,
-                    logging.INFO,
-                    "(unknown file)",
-                    0,
-                    "request",
-                    (),
-                    None,
-                    extra={"fields": log_fields(record)},
-                )
-                entry.created, entry.msecs = created, (created - int(created)) * 1000
-                log.handle(entry)
+        for created, record in self.take():
+            entry = log.makeRecord(
+                log.name,
+                logging.INFO,
+                "(unknown file)",
+                0,
+                "request",
+                (),
+                None,
+                extra={"fields": log_fields(record)},
+            )
+            entry.created, entry.msecs = created, (created - int(created)) * 1000
+            log.handle(entry)
 
     def flush(self) -> None:
         """Hand every line so far to the handlers (tests; at exit)."""
-        self.drain()
+        self.drain_now()
 
 
 def log_fields(record: dict[str, Any]) -> dict[str, Any]:
