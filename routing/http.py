@@ -57,10 +57,7 @@ class _Target:
     port: int
     host_header: str
     path: str
-
-    @property
-    def origin(self) -> tuple[str, str, int, str]:
-        return self.scheme, self.host, self.port, self.host_header
+    origin: tuple[str, str, int, str]  # what one pool serves
 
 
 @functools.lru_cache(maxsize=256)
@@ -70,7 +67,9 @@ def _target(url: str) -> _Target:
         raise TransportError("connection", f"Unsupported upstream URL scheme: {parts.scheme!r}.")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return _Target(parts.scheme, parts.hostname, port, parts.netloc.rpartition("@")[2], path)
+    host_header = parts.netloc.rpartition("@")[2]
+    origin = (parts.scheme, parts.hostname, port, host_header)
+    return _Target(parts.scheme, parts.hostname, port, host_header, path, origin)
 
 
 @functools.lru_cache(maxsize=4)
