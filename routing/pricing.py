@@ -129,6 +129,11 @@ def _base(price: Decimal | TieredPrices | None) -> Decimal | None:
     return price
 
 
+def list_price_time() -> dt.datetime:
+    """Today at 12:00 UTC: when list prices are read (no time-of-day discount applies)."""
+    return dt.datetime.combine(dt.datetime.now(tz=dt.UTC).date(), dt.time(12), tzinfo=dt.UTC)
+
+
 def list_prices(prices_ref: str) -> dict[str, Decimal | None] | None:
     """Standard per-million prices (input, output, cached input) in force today, read at
     12:00 UTC: time-of-day discounts (DeepSeek's off-peak hours, 16:30-00:30 UTC) would
@@ -137,8 +142,7 @@ def list_prices(prices_ref: str) -> dict[str, Decimal | None] | None:
     found = lookup(prices_ref)
     if found is None:
         return None
-    noon = dt.datetime.combine(dt.datetime.now(tz=dt.UTC).date(), dt.time(12), tzinfo=dt.UTC)
-    prices = found[1].get_prices(noon)
+    prices = found[1].get_prices(list_price_time())
     return {
         "input": _base(prices.input_mtok),
         "output": _base(prices.output_mtok),

@@ -74,7 +74,15 @@ def gsm8k_split(path: str | Path | None = None) -> tuple[list[Row], list[Row]]:
     ]
 
 
-def subject_folds(domains: list[str], k: int = 5) -> dict[str, int]:
-    """Deterministic subject -> fold map: subjects ordered by sha256, dealt round-robin."""
-    unique = sorted(set(domains), key=lambda d: hashlib.sha256(d.encode()).hexdigest())
-    return {d: i % k for i, d in enumerate(unique)}
+def subject_folds(domains: list[str], k: int = 5, seed: int = 0) -> dict[str, int]:
+    """Deterministic subject -> fold map: subjects ordered by sha256, dealt round-robin.
+
+    ``seed`` 0 is the canonical assignment (sha256 of the subject); other seeds order by
+    sha256 of ``"seed:subject"``, for checking that a result does not hang on one split.
+    ``k`` >= the number of subjects gives leave-one-subject-out.
+    """
+
+    def key(d: str) -> str:
+        return hashlib.sha256((f"{seed}:{d}" if seed else d).encode()).hexdigest()
+
+    return {d: i % k for i, d in enumerate(sorted(set(domains), key=key))}

@@ -61,12 +61,12 @@ def _estimator_scorer(name: str) -> Scorer:
 
 
 def _fold_scores(
-    mmlu: list[Row], extra_train: list[Row], folds: int, cfg: Any
+    mmlu: list[Row], extra_train: list[Row], folds: int, cfg: Any, seed: int = 0
 ) -> tuple[list[float], list[float]]:
     """Out-of-fold learned scores for every MMLU row, and the per-fold APGRs."""
     from .train import fit
 
-    fold_of = subject_folds([r.domain for r in mmlu], folds)
+    fold_of = subject_folds([r.domain for r in mmlu], folds, seed)
     scores = [0.0] * len(mmlu)
     per_fold = []
     for f in range(folds):
@@ -78,6 +78,28 @@ def _fold_scores(
             scores[i] = s
         per_fold.append(M.apgr([*fold_scores], *_labels([mmlu[i] for i in test_idx])))
     return scores, per_fold
+
+
+def robustness(
+    mmlu: list[Row], extra_train: list[Row], cfg: Any, folds: int = 5, assignments: int = 6
+) -> dict[str, Any]:
+    """How much the held-out-subject numbers hang on the split: the pooled APGR of
+    ``assignments`` subject-to-fold assignments (seed 0 is the canonical one) and of
+    leave-one-subject-out (each subject scored by a model trained on all the others)."""
+    per_assignment = []
+    for seed in range(assignments):
+        oof, _ = _fold_scores(mmlu, extra_train, folds, cfg, seed)
+        per_assignment.append(_summary(oof, mmlu))
+    subjects = len({r.domain for r in mmlu})
+    loso, _ = _fold_scores(mmlu, extra_train, subjects, cfg)
+    return {
+        "assignment_apgr": [res["apgr"] for res in per_assignment],
+        "assignment_cpt50": [res["cpt50"] for res in per_assignment],
+        "assignment_mean_apgr": statistics.fmean(res["apgr"] for res in per_assignment),
+        "assignment_mean_cpt50": statistics.fmean(res["cpt50"] for res in per_assignment),
+        "loso": {k: v for k, v in _summary(loso, mmlu).items() if k != "curve"},
+        "subjects": subjects,
+    }
 
 
 def _labels(rows: list[Row]) -> tuple[list[bool], list[bool]]:
@@ -101,6 +123,7 @@ def evaluate(
     retrain: bool = False,
     cfg: Any = None,
     baselines: Sequence[str] = ("heuristic", "length"),
+    with_robustness: bool = False,
 ) -> dict[str, Any]:
     """APGR / CPT(50%) / CPT(80%) and curves per dataset per estimator, as plain dicts.
 
@@ -127,6 +150,8 @@ def evaluate(
     oof, per_fold = _fold_scores(mmlu, gsm_train, folds, cfg)
     held["estimators"]["learned"] = {**_summary(oof, mmlu), "fold_apgr": per_fold}
     held["folds"] = folds
+    if with_robustness:
+        held["robustness"] = robustness(mmlu, gsm_train, cfg, folds)
     out["datasets"]["mmlu-heldout-subjects"] = held
 
     for block, rows in ((gsm, gsm_test), (held, mmlu)):
@@ -155,6 +180,18 @@ def table(result: dict[str, Any]) -> str:
         lines.append(
             f"{dname:<24}{'(weak/strong quality)':<28}{block['weak']:.3f} / {block['strong']:.3f}"
         )
+        if "robustness" in block:
+            r = block["robustness"]
+            apgrs = " ".join(f"{a:.3f}" for a in r["assignment_apgr"])
+            lines.append(
+                f"{dname:<24}{'learned, 6 fold assignments':<36}APGR {apgrs}, mean "
+                f"{r['assignment_mean_apgr']:.3f}, CPT50 mean {r['assignment_mean_cpt50']:.1%}"
+            )
+            loso = r["loso"]
+            lines.append(
+                f"{dname:<24}{'learned, leave-one-subject-out':<36}APGR {loso['apgr']:.3f}, "
+                f"CPT50 {loso['cpt50']:.1%}, CPT80 {loso['cpt80']:.1%}"
+            )
     return "\n".join(lines)
 
 

@@ -19,7 +19,7 @@ SYNC_HINT = "run `python manage.py sync_catalog` first (or pass --no-dollars)"
 def _usd_per_request(model_id: str, input_tokens: int, output_tokens: int) -> tuple[float, str]:
     """(USD per request, prices_ref) of a catalog model for the given average tokens."""
     from routing import catalog
-    from routing.pricing import TokenUsage, cost
+    from routing.pricing import TokenUsage, cost, list_price_time
 
     try:
         snapshot = catalog.current_sync()
@@ -31,7 +31,13 @@ def _usd_per_request(model_id: str, input_tokens: int, output_tokens: int) -> tu
     if entry is None:
         raise CommandError(f"{model_id!r} is not in the model catalog (use a catalog id)")
     usd = (
-        cost(entry.prices_ref, TokenUsage(input_tokens=input_tokens, output_tokens=output_tokens))
+        # at list price: the curve must not depend on the hour it was computed (DeepSeek
+        # charges half from 16:30 to 00:30 UTC)
+        cost(
+            entry.prices_ref,
+            TokenUsage(input_tokens=input_tokens, output_tokens=output_tokens),
+            when=list_price_time(),
+        )
         if entry.prices_ref
         else None
     )
@@ -75,6 +81,11 @@ class Command(BaseCommand):
             "--retrain", action="store_true", help="score GSM8K test with a freshly trained model"
         )
         parser.add_argument(
+            "--robustness",
+            action="store_true",
+            help="also 5 other subject-to-fold assignments and leave-one-subject-out (~2 min)",
+        )
+        parser.add_argument(
             "--weak", default="deepseek/deepseek-chat", help="catalog id of the cheap model"
         )
         parser.add_argument(
@@ -96,7 +107,12 @@ class Command(BaseCommand):
             prices = pricing(
                 opts["weak"], opts["strong"], opts["input_tokens"], opts["output_tokens"]
             )
-        result = evaluate(opts["data"], folds=opts["folds"], retrain=opts["retrain"])
+        result = evaluate(
+            opts["data"],
+            folds=opts["folds"],
+            retrain=opts["retrain"],
+            with_robustness=opts["robustness"],
+        )
         if prices is not None:
             add_dollars(result, prices)
         path = write_curves(result, opts["curves"])

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from routing import catalog
 from routing.complexity.data import is_gsm8k_test
 from routing.complexity.evaluate import add_dollars, dollar_curve, dollars_table
-from routing.pricing import TokenUsage, cost
+from routing.pricing import list_prices
 
 
 @pytest.fixture(autouse=True)
@@ -68,8 +68,10 @@ def _tiny_data(folder):
 
 
 def _per_1k(model_id):
+    """USD per 1,000 requests of 500 + 300 tokens at list price, whatever the hour."""
     entry = catalog.current_sync().resolve(model_id)
-    return 1000 * float(cost(entry.prices_ref, TokenUsage(input_tokens=500, output_tokens=300)))
+    prices = list_prices(entry.prices_ref)
+    return 1000 * float(500 * prices["input"] + 300 * prices["output"]) / 1e6
 
 
 @pytest.mark.django_db
