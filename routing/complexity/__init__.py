@@ -5,7 +5,7 @@ Three estimators share one small interface (:class:`ComplexityEstimator`):
 - ``learned``: logistic regressions over fast lexical features (one for multiple-choice
   prompts, one for free-form prompts such as word problems), trained on RouteLLM
   correctness labels to predict "the strong model is right and the weak one wrong";
-  the artefact ``learned_v2.json`` is loaded once per process. See ``docs/router.md``.
+  the artefact ``learned_v3.json`` is loaded once per process. See ``docs/router.md``.
 - ``heuristic``: the transparent seed heuristic (length, questions, technical words,
   code and math markers).
 - ``length``: prompt length only (a baseline).
@@ -35,7 +35,7 @@ __all__ = [
     "get_estimator",
 ]
 
-ARTEFACT = Path(__file__).resolve().parent / "learned_v2.json"
+ARTEFACT = Path(__file__).resolve().parent / "learned_v3.json"
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ class LengthEstimator:
 
 @lru_cache(maxsize=4)
 def load_model(path: str | None = None) -> LinearModel | SplitModel:
-    """The learned model artefact (v2 split or v1 linear), parsed once per process per path."""
+    """The learned model artefact (v2/v3 split or v1 linear), parsed once per process per path."""
     file = Path(path or os.environ.get("SWITCHYARD_COMPLEXITY_MODEL") or ARTEFACT)
     if not file.exists():
         raise FileNotFoundError(f"{file} missing: run `manage.py train_router` to build it")
@@ -172,7 +172,7 @@ def load_model(path: str | None = None) -> LinearModel | SplitModel:
 class LearnedEstimator:
     """Logistic regression over lexical features; score = calibrated rank in [0, 1].
 
-    With a v2 (split) artefact, multiple-choice prompts are scored by the ``mc`` part and
+    With a split (v2, v3) artefact, multiple-choice prompts are scored by the ``mc`` part and
     free-form prompts by the word-problem ``free`` part, each calibrated on its own kind
     of training prompt.
     """

@@ -18,7 +18,8 @@ from __future__ import annotations
 import json
 import math
 from bisect import bisect_left
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +37,30 @@ class LinearModel:
     quantiles: tuple[float, ...]  # sorted training logits at evenly spaced ranks
     meta: dict[str, Any]
     feature_set: str = "dense"
+    _terms: tuple[tuple[str, float, float, float], ...] = field(
+        init=False, repr=False, compare=False
+    )
+    _featurise: Callable[[str], dict[str, float]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # (name, mean, weight / sd, mc weight / sd): the logit is one pass over these
+        terms = tuple(
+            (name, mean, weight / sd, self.mc_dense.get(name, 0.0) / sd)
+            for name, (mean, sd, weight) in self.dense.items()
+        )
+        object.__setattr__(self, "_terms", terms)
+        object.__setattr__(self, "_featurise", F.FEATURE_SETS[self.feature_set][1])
 
     def logit_parts(self, prompt: str) -> tuple[float, float, dict[str, float]]:
         """(dense part, token part, raw features) of the logit, without the bias."""
-        raw = F.FEATURE_SETS[self.feature_set][1](prompt)
-        choices = raw.get("choices", 0.0)
+        raw = self._featurise(prompt)
         dense = 0.0
-        for name, (mean, sd, weight) in self.dense.items():
-            z = (raw[name] - mean) / sd
-            dense += weight * z
-            if choices:
-                dense += self.mc_dense.get(name, 0.0) * z
+        if raw.get("choices", 0.0):
+            for name, mean, weight, mc_weight in self._terms:
+                dense += (weight + mc_weight) * (raw[name] - mean)
+        else:
+            for name, mean, weight, _ in self._terms:
+                dense += weight * (raw[name] - mean)
         return dense, self._token_part(prompt), raw
 
     def _token_part(self, prompt: str) -> float:

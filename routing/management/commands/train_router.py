@@ -11,15 +11,21 @@ from routing.complexity.train import build_artefact
 
 
 class Command(BaseCommand):
-    help = "Train routing/complexity/learned_v2.json (and its report) from the RouteLLM data."
+    help = "Train routing/complexity/learned_v3.json (and its report) from the RouteLLM data."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
             "--data", default=None, help="routellm data folder (default: ../shared/data/routellm)"
         )
         parser.add_argument("--no-report", action="store_true", help="skip the evaluation report")
+        parser.add_argument(
+            "--no-robustness",
+            action="store_true",
+            help="report only the canonical folds (skip other fold assignments and LOSO)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         kwargs: dict[str, Any] = {"report": None} if opts["no_report"] else {}
+        kwargs["robustness"] = not opts["no_robustness"]
         summary = build_artefact(opts["data"], **kwargs)
         self.stdout.write(json.dumps(summary, indent=1))

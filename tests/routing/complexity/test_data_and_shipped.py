@@ -30,6 +30,24 @@ def test_subject_folds_deterministic_and_complete():
     assert set(folds) == set(domains) and set(folds.values()) == set(range(5))
 
 
+def test_other_fold_assignments_and_leave_one_subject_out():
+    domains = sorted({r.domain for r in load_mmlu()})
+    canonical, other = subject_folds(domains, 5), subject_folds(domains, 5, seed=1)
+    assert other != canonical and sorted(other.values()) == sorted(canonical.values())
+    loso = subject_folds(domains, len(domains))
+    assert sorted(loso.values()) == list(range(len(domains)))  # one subject per fold
+
+
+def test_report_robustness_is_consistent_with_the_canonical_folds():
+    report = json.loads(REPORT.read_text())
+    held, robust = report["mmlu-heldout-subjects"], report["mmlu-robustness"]
+    assert robust["assignment_apgr"][0] == held["apgr"]  # seed 0 is the canonical split
+    assert robust["assignment_mean_apgr"] == pytest.approx(
+        sum(robust["assignment_apgr"]) / len(robust["assignment_apgr"]), abs=1e-4
+    )
+    assert robust["subjects"] == 45 and 0.5 < robust["loso"]["apgr"] < 1
+
+
 def test_env_var_overrides_data_dir(monkeypatch, tmp_path):
     monkeypatch.setenv(ENV_VAR, str(tmp_path))
     assert data_dir() == tmp_path

@@ -99,7 +99,7 @@ def test_word_problem_features_are_finite_and_bounded():
 
 def test_artefact_is_small_and_labelled():
     assert ARTEFACT.stat().st_size < 2_000_000
-    assert get_estimator("learned").score("x").estimator == "learned-v2"
+    assert get_estimator("learned").score("x").estimator == "learned-v3"
 
 
 def test_heuristic_orders_obvious_cases():
@@ -118,3 +118,48 @@ def test_calibration_is_monotone():
         values = [model.calibrate(x / 10) for x in range(-100, 100)]
         assert values == sorted(values)
         assert values[0] == 0.0 and values[-1] == 1.0
+
+
+def test_choice_similarity_hand_computed():
+    """Jaccard of character 3-gram sets over choice pairs: "abcd"/"abce" share "abc" of 3."""
+    prompt = "Q?\nA. abcd\nB. abce\nC. abcd\nAnswer:"
+    assert F.choice_texts(prompt) == ["abcd", "abce", "abcd"]
+    low, mean, high = F.choice_similarity(prompt)
+    # pairs: A-B 1/3, A-C 1, B-C 1/3
+    assert (low, high) == (pytest.approx(1 / 3), 1.0)
+    assert mean == pytest.approx((1 / 3 + 1 + 1 / 3) / 3)
+    assert F.choice_similarity("no choices here") == (0.0, 0.0, 0.0)
+    raw = F.dense_features(prompt)
+    assert raw["choice_sim_max"] == 1.0 and list(raw) == list(F.DENSE)
+
+
+def test_choice_similarity_looks_only_at_each_choice_head():
+    """Each choice is compared over its first CHOICE_CAP characters, so cost is bounded."""
+    tail_a, tail_b = "x" * 400, "y" * 400  # the choices still sit in the scanned tail
+    prompt = f"Q?\nA. same start {tail_a}\nB. same start {tail_b}\nAnswer:"
+    head = "same start " + "x" * (F.CHOICE_CAP - 11)
+    other = "same start " + "y" * (F.CHOICE_CAP - 11)
+    expected = F.choice_similarity(f"Q?\nA. {head}\nB. {other}\nAnswer:")
+    assert F.choice_similarity(prompt) == pytest.approx(expected)
+
+
+def test_story_features_of_a_word_problem():
+    """Sequence words, number magnitudes, people and stated ages, counted by hand."""
+    prompt = (
+        "Tom is 12 and his sister Ann's age is 30. First Tom buys 3 apples for $150, "
+        "then another 25 at 20% off. How many apples does Tom have?"
+    )
+    raw = F.word_problem_features(prompt)
+    log = F._log
+    assert raw["wp2_ord_seq"] == pytest.approx(log(3))  # first, then, another
+    assert raw["wp2_mag_small"] == pytest.approx(log(1))  # 3
+    assert raw["wp2_mag_large"] == pytest.approx(log(1))  # 150
+    assert raw["wp2_mag_round"] == pytest.approx(log(3))  # 30, 150, 20
+    assert raw["wp2_mag_nonround"] == pytest.approx(log(1))  # 12
+    # capitalised words outside a stop list ("How"): Tom, Ann and sentence-initial "First"
+    assert raw["wp2_ent_names"] == pytest.approx(log(3))
+    assert raw["wp2_ent_mentions"] == pytest.approx(log(5))
+    assert raw["wp2_ent_poss"] == pytest.approx(log(1))  # Ann's
+    assert raw["wp2_ent_family"] == pytest.approx(log(1))  # sister
+    assert raw["wp2_nl_ages"] == pytest.approx(log(2))  # "is 12", "is 30"
+    assert raw["wp2_dp_pct_money"] == 1.0
