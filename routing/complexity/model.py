@@ -8,7 +8,7 @@ empirical CDF of training logits, so a score of 0.7 means "harder than 70% of th
 training prompts": thresholding at 1 - x sends roughly a share x of traffic to the
 strong model.
 
-A :class:`SplitModel` (the v2 artefact) holds two of them: one for multiple-choice prompts
+A :class:`SplitModel` (the v2 and v3 artefacts) holds two of them: one for multiple-choice prompts
 (answer choices A-D), one for free-form prompts (word problems, chat), each calibrated on
 its own kind of training prompt.
 """
