@@ -81,13 +81,19 @@ def _fold_scores(
 
 
 def robustness(
-    mmlu: list[Row], extra_train: list[Row], cfg: Any, folds: int = 5, assignments: int = 6
+    mmlu: list[Row],
+    extra_train: list[Row],
+    cfg: Any,
+    canonical: Sequence[float],
+    folds: int = 5,
+    assignments: int = 6,
 ) -> dict[str, Any]:
     """How much the held-out-subject numbers hang on the split: the pooled APGR of
-    ``assignments`` subject-to-fold assignments (seed 0 is the canonical one) and of
-    leave-one-subject-out (each subject scored by a model trained on all the others)."""
-    per_assignment = []
-    for seed in range(assignments):
+    ``assignments`` subject-to-fold assignments (seed 0 is the canonical one, whose
+    out-of-fold scores the caller already has: ``canonical``) and of leave-one-subject-out
+    (each subject scored by a model trained on all the others)."""
+    per_assignment = [_summary(canonical, mmlu)]
+    for seed in range(1, assignments):
         oof, _ = _fold_scores(mmlu, extra_train, folds, cfg, seed)
         per_assignment.append(_summary(oof, mmlu))
     subjects = len({r.domain for r in mmlu})
@@ -151,7 +157,7 @@ def evaluate(
     held["estimators"]["learned"] = {**_summary(oof, mmlu), "fold_apgr": per_fold}
     held["folds"] = folds
     if with_robustness:
-        held["robustness"] = robustness(mmlu, gsm_train, cfg, folds)
+        held["robustness"] = robustness(mmlu, gsm_train, cfg, oof, folds)
     out["datasets"]["mmlu-heldout-subjects"] = held
 
     for block, rows in ((gsm, gsm_test), (held, mmlu)):

@@ -497,7 +497,8 @@ def word_problem_features(prompt: str) -> dict[str, float]:
     body = prompt[:WP_WINDOW]
     low = body.lower()
     nums = NUMBER_RE.findall(body)
-    values = {v for v in map(_number, nums) if v is not None}
+    parsed = [v for v in map(_number, nums) if v is not None]
+    values = set(parsed)
     words = low.split()
     counts = Counter(w.strip(TOKEN_STRIP) for w in words)
     cues = {name: _count(low, marks) for name, marks in CUES.items()}
@@ -532,7 +533,7 @@ def word_problem_features(prompt: str) -> dict[str, float]:
     centred = out["wp_log_chars"] - LENGTH_CENTRE
     for crossed, name in CROSSED:
         out[crossed] = out[name] * centred
-    out.update(_story_features(body, low, nums, words, counts))
+    out.update(_story_features(body, low, parsed, words, counts))
     return out
 
 
@@ -561,11 +562,11 @@ def _stated_values(words: list[str]) -> int:
 
 
 def _story_features(
-    body: str, low: str, nums: list[str], words: list[str], counts: Counter[str]
+    body: str, low: str, numbers: list[float], words: list[str], counts: Counter[str]
 ) -> dict[str, float]:
     """The v3 word-problem features (``WP_EXTRA``) from what ``word_problem_features``
     already split: sequence words, number magnitudes, people, stated values, % with $.
-    ``counts`` holds the stripped lower-case tokens."""
+    ``numbers`` are the parsed values, ``counts`` the stripped lower-case tokens."""
     seq = {w: counts[w] for w in SEQ_WORDS.intersection(counts)}
     family = _sum_counts(counts, FAMILY_WORDS)
     for token, n in counts.items():
@@ -580,10 +581,7 @@ def _story_features(
             seq[phrase] = n
     small = large = round_ = not_round = 0
     logs = []
-    for text in nums:
-        x = _number(text)
-        if x is None:
-            continue
+    for x in numbers:
         logs.append(math.log10(x + 1.0))
         if x < 10:
             small += 1

@@ -278,16 +278,15 @@ def build_artefact(
     if report is not None:
         scores = [model.score(r.prompt) for r in gsm_test]
         summary["gsm8k-test"] = _brief(E._summary(scores, gsm_test))
-        oof, per_fold = E._fold_scores(load_mmlu(data_path), gsm_train, folds, cfg)
+        mmlu = load_mmlu(data_path)
+        oof, per_fold = E._fold_scores(mmlu, gsm_train, folds, cfg)
         summary["mmlu-heldout-subjects"] = {
-            **_brief(E._summary(oof, load_mmlu(data_path))),
+            **_brief(E._summary(oof, mmlu)),
             "fold_apgr": [round(x, 4) for x in per_fold],
             "folds": folds,
         }
         if robustness:
-            summary["mmlu-robustness"] = _rounded(
-                E.robustness(load_mmlu(data_path), gsm_train, cfg, folds)
-            )
+            summary["mmlu-robustness"] = _rounded(E.robustness(mmlu, gsm_train, cfg, oof, folds))
         report.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     return summary
 
