@@ -1,16 +1,13 @@
 """The evaluation's dollar curve: catalog prices for a weak/strong pair (issue item 6)."""
 
-import csv
 import io
 import json
-import random
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from routing import catalog
-from routing.complexity.data import is_gsm8k_test
 from routing.complexity.evaluate import add_dollars, dollar_curve, dollars_table
 from routing.pricing import list_prices
 
@@ -45,28 +42,6 @@ def test_add_dollars_prices_the_learned_curve_of_every_dataset():
     assert "$ / 1k req" in dollars_table(result)
 
 
-def _tiny_data(folder):
-    """A small labelled data folder in the RouteLLM layout (synthetic prompts)."""
-    rng = random.Random(0)
-    with open(folder / "mmlu_dev.csv", "w", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(["domain", "prompt", "weak_correct", "strong_correct"])
-        for d in range(4):
-            for i in range(30):
-                prompt = f"Subject {d} question {i} " + "word " * rng.randrange(3, 40)
-                prompt += "?\nA. one\nB. two\nC. 3\nD. four\nAnswer:"
-                out.writerow([f"subject_{d}", prompt, rng.random() < 0.6, rng.random() < 0.8])
-    with open(folder / "gsm8k_responses.csv", "w", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(["prompt", "weak_correct", "strong_correct"])
-        i = tests = 0
-        while tests < 20 or i < 120:
-            prompt = f"Tom has {i} apples and buys {rng.randrange(2, 90)} more each day. How many?"
-            tests += is_gsm8k_test(prompt)
-            out.writerow([prompt, rng.random() < 0.6, rng.random() < 0.85])
-            i += 1
-
-
 def _per_1k(model_id):
     """USD per 1,000 requests of 500 + 300 tokens at list price, whatever the hour."""
     entry = catalog.current_sync().resolve(model_id)
@@ -75,12 +50,11 @@ def _per_1k(model_id):
 
 
 @pytest.mark.django_db
-def test_evaluate_router_reports_dollars_from_catalog_prices(tmp_path):
+def test_evaluate_router_reports_dollars_from_catalog_prices(tmp_path, tiny_data):
     call_command("sync_catalog", stdout=io.StringIO())
-    _tiny_data(tmp_path)
     curves = tmp_path / "curves.json"
     out = io.StringIO()
-    call_command("evaluate_router", data=str(tmp_path), folds=2, curves=str(curves), stdout=out)
+    call_command("evaluate_router", data=str(tiny_data), folds=2, curves=str(curves), stdout=out)
     assert "$ / 1k req" in out.getvalue()
     weak, strong = _per_1k("deepseek/deepseek-chat"), _per_1k("openai/gpt-4o")
     assert 0 < weak < strong
