@@ -63,4 +63,6 @@ class Command(BaseCommand):
         except UnicodeDecodeError as exc:
             raise CommandError(f"{path}: not UTF-8 text ({exc.reason})") from exc
         except csv.Error as exc:
-            raise CommandError(f"{path}: not valid CSV after line {reader.line_num} ({exc})") from exc
+            raise CommandError(
+                f"{path}: not valid CSV after line {reader.line_num} ({exc})"
+            ) from exc
