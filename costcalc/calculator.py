@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from routing.catalog import Snapshot
+from routing.prompt_files import parse_upload
 
 from . import curves as curves_mod
 from .forms import CalculatorForm
@@ -19,7 +20,6 @@ from .projection import Env, Projection, project
 from .prompts import (
     PromptPool,
     bundled,
-    parse_upload,
     pool_from_scores,
     score_all,
     scores_payload,

@@ -19,6 +19,7 @@ from routing.errors import GatewayError
 from routing.gateway import score_prompt
 from routing.models import Route, RouteTarget
 from routing.policies import PolicyInput, plan_for
+from routing.prompt_files import MAX_UPLOAD_BYTES, UploadError, parse_upload
 from routing.routetable import TARGET_FIELDS, CatalogIndex, route_problems
 
 
@@ -91,17 +92,20 @@ def dry_run(route: Route, data: dict[str, Any]) -> dict[str, Any]:
 
 
 class CalibrateForm(forms.Form):
+    DEFAULT_DAYS = 7
+
     shares = forms.CharField(
         help_text="Percent of traffic per target, cheapest first, e.g. 40,30,20,10 (must add to 100)."
     )
     days = forms.IntegerField(
         min_value=1,
         max_value=365,
-        initial=7,
+        initial=DEFAULT_DAYS,
         help_text="Use the scores of this route's requests over these days…",
     )
     sample = forms.FileField(
-        required=False, help_text="…or score an uploaded CSV with a 'prompt' column instead."
+        required=False,
+        help_text="…or score an uploaded sample instead: CSV with a 'prompt' column, or JSONL.",
     )
 
     def __init__(self, *args: Any, targets: int = 0, **kwargs: Any) -> None:
@@ -122,8 +126,6 @@ class CalibrateForm(forms.Form):
 
 def calibration_scores(route: Route, days: int, sample: Any) -> list[float]:
     """Scores of recent requests through the route, or of an uploaded sample of prompts."""
-    import csv
-    import io
     from datetime import timedelta
 
     from django.utils import timezone
@@ -131,16 +133,39 @@ def calibration_scores(route: Route, days: int, sample: Any) -> list[float]:
     from routing.models import UsageRecord
 
     if sample:
-        text = io.StringIO(sample.read(5_000_000).decode("utf-8", errors="replace"))
-        rows = csv.DictReader(text)
-        if "prompt" not in (rows.fieldnames or []):
-            raise ValidationError("The sample needs a 'prompt' column.")
-        return [score_prompt(route.estimator, row["prompt"] or "").value for row in rows]
+        if sample.size > MAX_UPLOAD_BYTES:
+            raise ValidationError(f"The sample is over the {MAX_UPLOAD_BYTES // 2**20} MB limit.")
+        try:
+            rows = parse_upload(sample.name, sample.read())
+        except UploadError as exc:
+            raise ValidationError(f"The sample: {exc}") from None
+        return [score_prompt(route.estimator, prompt).value for _, prompt in rows]
     since = timezone.now() - timedelta(days=days)
     scores = UsageRecord.objects.filter(
         route=route.slug, created_at__gte=since, complexity_score__isnull=False
     ).values_list("complexity_score", flat=True)
     return cast("list[float]", list(scores))  # isnull=False: no None
+
+
+def calibration_rows(
+    targets: list[RouteTarget], scores: list[float], proposed: list[float] | None
+) -> list[dict[str, Any]]:
+    """Per target: its bound and share of these scores now, and with the proposed bounds."""
+    from routing.calibration import achieved_shares
+
+    current = [t.max_score for t in targets[:-1]]
+    now = achieved_shares(scores, cast("list[float]", current)) if None not in current else None
+    new = achieved_shares(scores, proposed) if proposed is not None else None
+    return [
+        {
+            "model": t.model,
+            "now_bound": t.max_score if i < len(targets) - 1 else None,
+            "now_share": now[i] * 100 if now else None,
+            "bound": proposed[i] if proposed is not None and i < len(proposed) else None,
+            "share": new[i] * 100 if new else None,
+        }
+        for i, t in enumerate(targets)
+    ]
 
 
 @admin.register(Route)
@@ -196,11 +221,17 @@ class RouteAdmin(admin.ModelAdmin):
                 form.add_error(None, exc)
             except ValueError as exc:
                 form.add_error(None, str(exc))
+        if result is None:  # what the route does with recent traffic, before any change
+            scores = calibration_scores(route, CalibrateForm.DEFAULT_DAYS, None)
+            rows = calibration_rows(targets, scores, None)
+            source = f"the last {CalibrateForm.DEFAULT_DAYS} days"
+            result = {"count": len(scores), "rows": rows, "stage": "now", "source": source}
         context = {
             **self.admin_site.each_context(request),
             "route": route,
             "form": form,
             "result": result,
+            "days": CalibrateForm.DEFAULT_DAYS,
             "opts": self.model._meta,
             "title": f"Calibrate: route/{route.slug}",
         }
@@ -209,20 +240,20 @@ class RouteAdmin(admin.ModelAdmin):
     def _calibrate(
         self, route: Route, targets: list[RouteTarget], data: dict[str, Any], apply: bool
     ) -> dict[str, Any]:
-        from routing.calibration import achieved_shares, thresholds
+        from routing.calibration import thresholds
 
-        scores = calibration_scores(route, data["days"], data.get("sample"))
+        sample = data.get("sample")
+        scores = calibration_scores(route, data["days"], sample)
         if not scores:
             raise ValidationError(
                 "No scores yet: send traffic through the route or upload a sample."
             )
         bounds = thresholds(scores, data["shares"])
+        rows = calibration_rows(targets, scores, bounds)
         if apply:
             for target, bound in zip(targets, [*bounds, None]):
                 target.max_score = bound
                 target.save(update_fields=["max_score"])
-        rows = [
-            {"model": t.model, "bound": b, "share": s * 100}
-            for t, b, s in zip(targets, [*bounds, None], achieved_shares(scores, bounds))
-        ]
-        return {"count": len(scores), "rows": rows, "applied": apply}
+        source = f"the sample {sample.name}" if sample else f"the last {data['days']} days"
+        stage = "applied" if apply else "preview"
+        return {"count": len(scores), "rows": rows, "stage": stage, "source": source}

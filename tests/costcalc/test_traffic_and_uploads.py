@@ -14,8 +14,8 @@ from django.test import Client
 from django.utils import timezone
 
 from costcalc.models import PromptSet
-from costcalc.prompts import MAX_UPLOAD_BYTES
 from routing.models import UsageRecord
+from routing.prompt_files import MAX_UPLOAD_BYTES
 
 pytestmark = pytest.mark.usefixtures("catalog_db")
 

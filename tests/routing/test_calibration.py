@@ -61,7 +61,8 @@ def test_admin_calibrates_from_recent_traffic(staff: Client, complexity_route: R
         )
     url = f"/admin/routing/route/{complexity_route.pk}/calibrate/"
     preview = staff.post(url, {"shares": "70,30", "days": "7"})
-    assert b"Preview (10 scores)" in preview.content
+    assert b"Preview (10 scores from the last 7 days)" in preview.content
+    assert _shares(preview) == ["50.0", "70.0", "50.0", "30.0"]  # now (bound 0.5), proposed
     assert RouteTarget.objects.get(position=0).max_score == 0.5  # unchanged by a preview
     staff.post(url, {"shares": "70,30", "days": "7", "apply": "1"})
     bound = RouteTarget.objects.get(position=0).max_score
@@ -77,7 +78,55 @@ def test_admin_calibrates_from_an_uploaded_sample(staff: Client, complexity_rout
         f"/admin/routing/route/{complexity_route.pk}/calibrate/",
         {"shares": "50,50", "days": "7", "sample": sample},
     )
-    assert b"Preview (20 scores)" in response.content
+    assert b"Preview (20 scores from the sample s.csv)" in response.content
+    assert RouteTarget.objects.get(position=0).max_score == 0.5
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"question\nhi\n", "needs a &#x27;prompt&#x27; column"),
+        (b'prompt\nhi\n""\n', "must be non-empty text"),
+        (b"\x00\x01binary", "binary file"),
+        (b"prompt\n" + b"x" * (5 * 2**20), "over the 5 MB limit"),
+    ],
+)
+def test_calibrate_rejects_a_bad_sample_inline(
+    staff: Client, complexity_route: Route, content: bytes, message: str
+) -> None:
+    """A sample that cannot be read whole is an inline error; the bounds stay as they are."""
+    response = staff.post(
+        f"/admin/routing/route/{complexity_route.pk}/calibrate/",
+        {
+            "shares": "50,50",
+            "days": "7",
+            "apply": "1",
+            "sample": SimpleUploadedFile("s.csv", content),
+        },
+    )
+    assert response.status_code == 200 and message in response.content.decode()
+    assert RouteTarget.objects.get(position=0).max_score == 0.5
+
+
+def test_calibrate_page_shows_the_split_now(staff: Client, complexity_route: Route) -> None:
+    """Before any change the page shows the share each model gets from recent traffic."""
+    url = f"/admin/routing/route/{complexity_route.pk}/calibrate/"
+    assert b'data-testid="calibration-empty"' in staff.get(url).content
+    for i in range(8):
+        UsageRecord.objects.create(
+            request_id=f"r{i}", requested_model="route/cx", route="cx", status="ok",
+            complexity_score=0.1 if i < 6 else 0.9,
+        )  # fmt: skip
+    page = staff.get(url)
+    assert b"Now (8 scores from the last 7 days)" in page.content
+    assert _shares(page) == ["75.0", "25.0"]
+
+
+def _shares(response: object) -> list[str]:
+    """The share cells of the calibration table, in order."""
+    import re
+
+    return re.findall(r'class="share">.*?([0-9.]+) %', response.content.decode())  # type: ignore[attr-defined]
 
 
 def test_calibrate_rejects_wrong_share_count(staff: Client, complexity_route: Route) -> None:
