@@ -88,7 +88,22 @@ def dry_run(route: Route, data: dict[str, Any]) -> dict[str, Any]:
         }
         for a in plan.attempts
     ]
-    return {"reason": plan.reason, "attempts": attempts, "extra": plan.extra}
+    bands = score_bands(route, plan.extra["score"]) if "score" in plan.extra else []
+    return {"reason": plan.reason, "attempts": attempts, "extra": plan.extra, "bands": bands}
+
+
+def score_bands(route: Route, score: float) -> list[dict[str, Any]]:
+    """A complexity route's bands, from the cheapest, with the one this score falls in."""
+    bands, low, found = [], 0.0, False
+    for target in route.targets.order_by("position", "id"):
+        high = target.max_score
+        hit = not found and (high is None or score < high)
+        found = found or hit
+        bands.append({"model": target.model, "low": low, "high": high, "chosen": hit})
+        low = high if high is not None else low
+    if bands and not found:  # above every bound: the policy takes the last target
+        bands[-1]["chosen"] = True
+    return bands
 
 
 class CalibrateForm(forms.Form):

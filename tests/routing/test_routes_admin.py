@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from routing.complexity import get_estimator
 from routing.models import Route, RouteTarget
 from routing.routetable import DEFAULT_ROUTES, install_default_routes
 
@@ -185,6 +187,10 @@ def test_dry_run_shows_plan_without_calling_a_model(staff: Client, fake: Any) ->
     assert "complexity=" in content and "Complexity score" in content
     assert "fakeai/gpt-4o" in content
     assert fake.requests == []
+    bands = re.findall(r'<tr( class="selected")?><td>([0-9.]+) – ([0-9.]+)', content)
+    assert [(low, high) for _, low, high in bands] == [("0.00", "0.50"), ("0.50", "1.00")]
+    score = get_estimator("learned").score("What is 2+2?").value
+    assert [bool(chosen) for chosen, _, _ in bands] == [score < 0.5, score >= 0.5]
 
 
 def test_default_routes_install_and_validate(tmp_path: Any) -> None:
