@@ -54,7 +54,7 @@ bench: setup
 router: install
 	$(VENV)/bin/pip install -q -e '.[train]'
 	$(PY) manage.py train_router
-	$(PY) manage.py evaluate_router --curves routing/complexity/curves.json
+	$(PY) manage.py evaluate_router --robustness --curves routing/complexity/curves.json
 
 clean:
 	rm -rf $(VENV) var

@@ -19,8 +19,8 @@ GENERATE = "python manage.py evaluate_router --curves routing/complexity/curves.
 
 
 def curves_path() -> Path:
-    default = settings.BASE_DIR / "routing" / "complexity" / "curves.json"
-    return Path(getattr(settings, "SWITCHYARD_ROUTER_CURVES", default))
+    """The curves file the page charts (``SWITCHYARD_ROUTER_CURVES``)."""
+    return Path(settings.SWITCHYARD_ROUTER_CURVES)
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
@@ -170,6 +172,25 @@ def test_curves_are_charted(web: Client, settings: Any, tmp_path: Path) -> None:
     body = web.get("/costcalc/").content.decode()
     assert 'class="cc-chart-curve"' in body and "gsm8k-test" in body
     assert "of the weak→strong quality gap" in body
+
+
+@pytest.mark.django_db
+def test_evaluate_router_writes_the_curves_the_page_charts(
+    web: Client, settings: Any, tmp_path: Path, tiny_data: Path
+) -> None:
+    """Re-evaluating the router (default --curves) changes what the calculator charts."""
+    settings.SWITCHYARD_ROUTER_CURVES = tmp_path / "out" / "curves.json"
+    out = io.StringIO()
+    call_command("evaluate_router", data=str(tiny_data), folds=2, no_dollars=True, stdout=out)
+    assert "(the file the cost calculator charts)" in out.getvalue()
+    written = json.loads(settings.SWITCHYARD_ROUTER_CURVES.read_text())
+    body = web.get("/costcalc/").content.decode()
+    data = json.loads(re.search(r'id="cc-chart-data"[^>]*>(.*?)</script>', body, re.S)[1])
+    charted = {c["name"]: c["lines"]["learned"] for c in data["curves"]}
+    for name, block in written["datasets"].items():
+        learned = block["estimators"]["learned"]
+        assert charted[name]["apgr"] == pytest.approx(learned["apgr"])
+        assert charted[name]["curve"] == learned["curve"]
 
 
 def test_broken_curves_file_is_an_empty_state(web: Client, settings: Any, tmp_path: Path) -> None:

@@ -7,8 +7,10 @@ learned estimator's curve is also reported in dollars per 1,000 requests.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from routing.complexity.evaluate import add_dollars, dollars_table, evaluate, table, write_curves
@@ -69,7 +71,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--json", action="store_true", help="print the full result as JSON")
         parser.add_argument(
-            "--curves", default="var/router_curves.json", help="where to write curves JSON"
+            "--curves",
+            default=None,
+            help="where to write curves JSON (default: SWITCHYARD_ROUTER_CURVES, the file the "
+            "cost calculator charts)",
         )
         parser.add_argument(
             "--data", default=None, help="routellm data folder (default: ../shared/data/routellm)"
@@ -115,11 +120,13 @@ class Command(BaseCommand):
         )
         if prices is not None:
             add_dollars(result, prices)
-        path = write_curves(result, opts["curves"])
+        path = write_curves(result, opts["curves"] or settings.SWITCHYARD_ROUTER_CURVES)
         if opts["json"]:
             self.stdout.write(json.dumps(result, indent=1))
         else:
             self.stdout.write(table(result))
             if prices is not None:
                 self.stdout.write(dollars_table(result))
-            self.stdout.write(f"curves written to {path}")
+            shown = path.resolve() == Path(settings.SWITCHYARD_ROUTER_CURVES).resolve()
+            note = " (the file the cost calculator charts)" if shown else ""
+            self.stdout.write(f"curves written to {path}{note}")
