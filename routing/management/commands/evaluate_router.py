@@ -15,7 +15,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from routing.complexity.evaluate import add_dollars, dollars_table, evaluate, table, write_curves
 
-SYNC_HINT = "run `python manage.py sync_catalog` first (or pass --no-dollars)"
+SYNC_HINT = (
+    "run `make setup` (or `python manage.py migrate` and `python manage.py sync_catalog`) "
+    "first, or pass --no-dollars"
+)
 
 
 def _usd_per_request(model_id: str, input_tokens: int, output_tokens: int) -> tuple[float, str]:
