@@ -139,7 +139,6 @@ SWITCHYARD_COOLDOWN_FAILURES = env.int("SWITCHYARD_COOLDOWN_FAILURES", default=3
 # Pace of the built-in simulator (tokens per second); tests speed it up.
 SWITCHYARD_SIM_TOKENS_PER_SECOND = env.float("SWITCHYARD_SIM_TOKENS_PER_SECOND", default=40.0)
 SWITCHYARD_SIM_FIRST_TOKEN_SECONDS = env.float("SWITCHYARD_SIM_FIRST_TOKEN_SECONDS", default=0.25)
-# Response cache TTL for direct model requests (routes set their own); 0 = off.
 # The complexity router's cost-vs-quality curves the cost calculator charts; `evaluate_router`
 # writes this file by default.
 SWITCHYARD_ROUTER_CURVES = Path(
@@ -147,6 +146,7 @@ SWITCHYARD_ROUTER_CURVES = Path(
         "SWITCHYARD_ROUTER_CURVES", default=str(BASE_DIR / "routing" / "complexity" / "curves.json")
     )
 )
+# Response cache TTL for direct model requests (routes set their own); 0 = off.
 SWITCHYARD_CACHE_TTL = env.int("SWITCHYARD_CACHE_TTL", default=0)
 SWITCHYARD_USAGE_FLUSH_SECONDS = env.float("SWITCHYARD_USAGE_FLUSH_SECONDS", default=0.2)
 # The playground spends real money: outside local development it needs a login.
