@@ -88,21 +88,17 @@ def dry_run(route: Route, data: dict[str, Any]) -> dict[str, Any]:
         }
         for a in plan.attempts
     ]
-    bands = score_bands(route, plan.extra["score"]) if "score" in plan.extra else []
+    bands = score_bands(route, plan.extra["band"]) if "band" in plan.extra else []
     return {"reason": plan.reason, "attempts": attempts, "extra": plan.extra, "bands": bands}
 
 
-def score_bands(route: Route, score: float) -> list[dict[str, Any]]:
-    """A complexity route's bands, from the cheapest, with the one this score falls in."""
-    bands, low, found = [], 0.0, False
-    for target in route.targets.order_by("position", "id"):
-        high = target.max_score
-        hit = not found and (high is None or score < high)
-        found = found or hit
-        bands.append({"model": target.model, "low": low, "high": high, "chosen": hit})
-        low = high if high is not None else low
-    if bands and not found:  # above every bound: the policy takes the last target
-        bands[-1]["chosen"] = True
+def score_bands(route: Route, chosen: int) -> list[dict[str, Any]]:
+    """A complexity route's bands, from the cheapest, marking the one the policy chose."""
+    bands, low = [], 0.0
+    for i, target in enumerate(route.targets.order_by("position", "id")):
+        bands.append({"model": target.model, "low": low, "high": target.max_score})
+        bands[-1]["chosen"] = i == chosen
+        low = target.max_score if target.max_score is not None else low
     return bands
 
 

@@ -96,14 +96,19 @@ def complexity(route: RouteEntry, inp: PolicyInput, ctx: Context) -> Choice:
     if ctx.estimator is None:
         raise GatewayError(503, "No complexity estimator is available.", "server_error")
     score = ctx.estimator(route.estimator, inp.prompt)
-    chosen = route.targets[-1]
-    for target in route.targets:
-        if target.max_score is None or score.value < target.max_score:
-            chosen = target
-            break
+    band = next(
+        (
+            i
+            for i, t in enumerate(route.targets)
+            if t.max_score is None or score.value < t.max_score
+        ),
+        len(route.targets) - 1,
+    )
+    chosen = route.targets[band]
     features = ", ".join(f"{k}={_fmt(v)}" for k, v in list(score.features.items())[:4])
     reason = f"complexity={score.value:.2f} ({features}) -> {chosen.model}"
-    return Choice([_pick(chosen)], reason, {"score": score.value, "features": score.features})
+    extra = {"score": score.value, "features": score.features, "band": band}
+    return Choice([_pick(chosen)], reason, extra)
 
 
 def _fmt(value: Any) -> str:

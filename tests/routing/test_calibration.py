@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import openai
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponse
 from django.test import Client
 
 from routing import records
@@ -122,11 +125,9 @@ def test_calibrate_page_shows_the_split_now(staff: Client, complexity_route: Rou
     assert _shares(page) == ["75.0", "25.0"]
 
 
-def _shares(response: object) -> list[str]:
+def _shares(response: HttpResponse) -> list[str]:
     """The share cells of the calibration table, in order."""
-    import re
-
-    return re.findall(r'class="share">.*?([0-9.]+) %', response.content.decode())  # type: ignore[attr-defined]
+    return re.findall(r'class="share">.*?([0-9.]+) %', response.content.decode())
 
 
 def test_calibrate_rejects_wrong_share_count(staff: Client, complexity_route: Route) -> None:

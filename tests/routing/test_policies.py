@@ -136,6 +136,8 @@ def test_complexity_bands_follow_the_score(length: int, expected: str) -> None:
     )
     assert ids(plan)[0] == expected
     assert plan.reason == f"complexity={length / 100:.2f} (chars={length}) -> {expected}"
+    band = ["cheap/small", "mid/medium", "big/large"].index(expected)
+    assert plan.extra["band"] == band  # the dry run marks this band
 
 
 def test_complexity_with_the_shipped_estimator() -> None:
