@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "costcalc",
     "batch",
     "usage",
+    "modelpages",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
+from modelpages.widgets import ModelPicker
 from routing.catalog import Snapshot
 
 from .workload import (
@@ -102,7 +103,7 @@ class CalculatorForm(forms.Form):
     baseline = forms.CharField(
         label="Current model (baseline)",
         max_length=250,
-        widget=forms.TextInput(attrs={"list": "cc-models", "size": 28, "autocomplete": "off"}),
+        widget=ModelPicker(),
     )
     budget_usd = forms.DecimalField(
         label="Budget per request ($)",

@@ -23,7 +23,11 @@ def _date_field() -> forms.DateField:
         # A text input: the browser's date input shows the locale's format (03/01/2026),
         # the page's text shows 2026-03-01; one format everywhere.
         widget=forms.DateInput(
-            attrs={"inputmode": "numeric", "placeholder": "YYYY-MM-DD", "pattern": r"\d{4}-\d{2}-\d{2}"},
+            attrs={
+                "inputmode": "numeric",
+                "placeholder": "YYYY-MM-DD",
+                "pattern": r"\d{4}-\d{2}-\d{2}",
+            },
             format=ISO,
         ),
     )

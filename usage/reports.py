@@ -27,8 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models import Min
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
 
@@ -368,7 +367,9 @@ def by_hour(qs: QuerySet[UsageRecord]) -> list[Hour]:
     rows = _grouped(qs.annotate(hour=TruncHour("created_at", tzinfo=tz)), "hour")
     found = {timezone.localtime(row["hour"], tz).hour: row for row in rows}
     return [
-        Hour(f"{h:02d}:00", hour=h, **_fields(found[h])) if h in found else Hour(f"{h:02d}:00", hour=h)
+        Hour(f"{h:02d}:00", hour=h, **_fields(found[h]))
+        if h in found
+        else Hour(f"{h:02d}:00", hour=h)
         for h in range(24)
     ]
 
@@ -400,9 +401,7 @@ def budgets(today: dt.date) -> list[KeyBudget]:
         .values_list("api_key_id", "known")
     )
     keys = ApiKey.objects.filter(budget_usd__isnull=False, revoked_at__isnull=True).order_by("name")
-    return [
-        KeyBudget(k.pk, str(k), k.budget_usd or ZERO, spent.get(k.pk) or ZERO) for k in keys
-    ]
+    return [KeyBudget(k.pk, str(k), k.budget_usd or ZERO, spent.get(k.pk) or ZERO) for k in keys]
 
 
 def default_start(end: dt.date, days: int = DEFAULT_DAYS) -> dt.date:

@@ -86,7 +86,9 @@ def choices(rng: DateRange, filters: Filters) -> dict[str, list[tuple[str, str]]
     """The values each filter can take in this range (selects, not free text), plus the
     value in use when the range has none of it (so the select shows what filters)."""
     qs = records(rng)
-    keys = qs.order_by("api_key__name").values_list("api_key_id", "api_key__name", "api_key__prefix")
+    keys = qs.order_by("api_key__name").values_list(
+        "api_key_id", "api_key__name", "api_key__prefix"
+    )
     key_choices = [
         (str(pk), f"{name} ({prefix}…)") if pk is not None else (NONE, "(no key)")
         for pk, name, prefix in keys.distinct()

@@ -32,8 +32,16 @@ def log(chromium: Browser, live_app: LiveServer, gateway_db: None) -> Iterator[P
     record(at(D1), api_key=alpha, request_id="req_alpha_gpt_1", cost_usd=Decimal("0.5"))
     record(at(D1, 13), api_key=alpha, request_id="req_alpha_gpt_2", cost_usd=Decimal("0.25"),
            route="chat", attempts=[failed(DEEPSEEK), ok(GPT)], decision="fallback -> gpt")  # fmt: skip
-    record(at(D2), model=DEEPSEEK, api_key=beta, request_id="req_beta_ds_1", cost_usd=Decimal("0.125"))
-    record(at(D2, 14), model=DEEPSEEK, api_key=beta, request_id="req_beta_ds_2", cost_usd=Decimal("0.125"))
+    record(
+        at(D2), model=DEEPSEEK, api_key=beta, request_id="req_beta_ds_1", cost_usd=Decimal("0.125")
+    )
+    record(
+        at(D2, 14),
+        model=DEEPSEEK,
+        api_key=beta,
+        request_id="req_beta_ds_2",
+        cost_usd=Decimal("0.125"),
+    )
     record(at(D3), model="", api_key=beta, request_id="req_beta_err_1", status="error",
            http_status=502, error_type="upstream_error", attempts=[failed(GPT)])  # fmt: skip
     record(at(D3, 15), model="", api_key=alpha, request_id="req_alpha_err_2", status="error",
@@ -51,7 +59,9 @@ def log(chromium: Browser, live_app: LiveServer, gateway_db: None) -> Iterator[P
 
 
 def listed(page: Page) -> list[str]:
-    return page.locator("#us-log tbody tr").evaluate_all("rows => rows.map(r => r.dataset.requestId)")
+    return page.locator("#us-log tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.requestId)"
+    )
 
 
 def test_filters_and_search(log: Page) -> None:
@@ -103,13 +113,17 @@ def test_click_through_from_a_chart_bar(log: Page) -> None:
     """Clicking a bar of "spend by key" and of "spend per day" opens the log filtered to it."""
     page = log
     page.goto(f"/usage/?{RANGE}")
-    page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('us-chart-spend-key'))")
+    page.wait_for_function(
+        "() => window.Chart && Chart.getChart(document.getElementById('us-chart-spend-key'))"
+    )
     point = page.evaluate(BAR_CENTRE, ["us-chart-spend-key", 0])  # alpha spent the most
     page.mouse.click(point["x"], point["y"])
     page.wait_for_url("**/usage/requests/?*key=*")
     assert listed(page) == ["req_alpha_err_2", "req_alpha_gpt_2", "req_alpha_gpt_1"]
     page.go_back()
-    page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('us-chart-requests-day'))")
+    page.wait_for_function(
+        "() => window.Chart && Chart.getChart(document.getElementById('us-chart-requests-day'))"
+    )
     point = page.evaluate(BAR_CENTRE, ["us-chart-requests-day", 0])  # D1's "ok" bar
     page.mouse.click(point["x"], point["y"])
     page.wait_for_url(f"**/usage/requests/?start={D1}&end={D1}")

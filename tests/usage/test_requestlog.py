@@ -64,12 +64,16 @@ def test_lists_the_range_newest_first(web: Client, traffic: list[UsageRecord]) -
         ("http_status=99999999999", ()),
     ],
 )
-def test_filters(web: Client, traffic: list[UsageRecord], query: str, rows: tuple[int, ...]) -> None:
+def test_filters(
+    web: Client, traffic: list[UsageRecord], query: str, rows: tuple[int, ...]
+) -> None:
     """Each filter narrows to the conftest table's rows; several filters combine; junk matches none."""
     assert ids(web, query) == rid(traffic, *rows)
 
 
-def test_filter_by_key_and_search(web: Client, traffic: list[UsageRecord], keys: dict[str, ApiKey]) -> None:
+def test_filter_by_key_and_search(
+    web: Client, traffic: list[UsageRecord], keys: dict[str, ApiKey]
+) -> None:
     """?key= takes the key's id; ?q= finds a request id or part of it."""
     assert ids(web, f"key={keys['beta'].pk}") == rid(traffic, 3, 4, 6, 10)
     target = traffic[4].request_id
@@ -82,7 +86,9 @@ def test_empty_state_and_bad_dates(web: Client, traffic: list[UsageRecord]) -> N
     body = web.get(f"{URL}?{RANGE}&model=nobody/none").content.decode()
     assert "No request matches" in body and "with these filters" in body
     response = web.get(f"{URL}?start=2026-02-30")
-    assert response.status_code == 400 and "Enter a date as YYYY-MM-DD." in response.content.decode()
+    assert (
+        response.status_code == 400 and "Enter a date as YYYY-MM-DD." in response.content.decode()
+    )
 
 
 def test_pages_of_fifty(web: Client, db: None) -> None:
@@ -100,7 +106,12 @@ def test_dashboard_rows_link_to_their_requests(web: Client, traffic: list[UsageR
     body = web.get(f"/usage/?{RANGE}").content.decode()
     links = re.findall(r'class="us-drill" href="(/usage/requests/\?[^"]+)"', body)
     links = [link.replace("&amp;", "&") for link in links]
-    wanted = [f"model={GPT}", "route=chat", "source=batch", "status=error&error_type=rate_limited&http_status=429"]
+    wanted = [
+        f"model={GPT}",
+        "route=chat",
+        "source=batch",
+        "status=error&error_type=rate_limited&http_status=429",
+    ]
     for fragment in wanted:
         assert any(fragment in link for link in links), fragment
     errors = next(link for link in links if "error_type=upstream_error" in link)
