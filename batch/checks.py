@@ -16,8 +16,8 @@ from decimal import Decimal
 from batch.inputs import BatchInput
 from batch.runner import Options, new_context, prepare
 from playground.forms import model_problem
-from routing import gateway, latency, policies
 from routing.catalog import Snapshot
+from routing.engine import gateway, latency, policies
 from routing.errors import GatewayError
 from routing.schemas import ChatRequest
 

@@ -13,8 +13,8 @@ from django.test import Client
 
 from batch.models import BatchJob
 from batch.worker import Worker
-from routing import records
 from routing.models import Provider, Route, UsageRecord
+from routing.transport import records
 from tests.batch.conftest import MINI, make_route, request_line
 from tests.batch.test_views import staff, upload, var_dir  # noqa: F401 - fixtures
 from tests.fake_upstream import FakeUpstream
