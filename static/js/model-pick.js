@@ -88,3 +88,34 @@
     }
   });
 })();
+
+// Fallback chains (modelpages FallbackList): an ordered list of pickers.
+(function () {
+  "use strict";
+  document.addEventListener("click", (event) => {
+    const target = event.target;
+    if (!target.closest) return;
+    const list = target.closest("[data-fallbacks]");
+    if (!list) return;
+    const item = target.closest(".fallback-item");
+    if (target.matches(".fallback-add")) {
+      const template = list.querySelector("template.fallback-template");
+      const clone = template.content.firstElementChild.cloneNode(true);
+      const input = clone.querySelector("input");
+      if (input.name.includes("__prefix__")) {
+        // A row the admin added after load: its index is in the row's id (e.g. "targets-3").
+        const row = list.closest("[id]:not([id$='__prefix__'])");
+        const match = row && row.id.match(/-(\d+)$/);
+        if (match) input.name = input.name.replace("__prefix__", match[1]);
+      }
+      list.querySelector(".fallback-items").append(clone);
+      clone.querySelector("input").focus();
+    } else if (item && target.matches(".fallback-remove")) {
+      item.remove();
+    } else if (item && target.matches(".fallback-up") && item.previousElementSibling) {
+      item.parentNode.insertBefore(item, item.previousElementSibling);
+    } else if (item && target.matches(".fallback-down") && item.nextElementSibling) {
+      item.parentNode.insertBefore(item.nextElementSibling, item);
+    }
+  });
+})();
