@@ -109,7 +109,11 @@ def _values(value: Any) -> list[str]:
             parsed = json.loads(text)
         except ValueError:
             return [text]
-        return [str(v).strip() for v in parsed if str(v).strip()] if isinstance(parsed, list) else [text]
+        return (
+            [str(v).strip() for v in parsed if str(v).strip()]
+            if isinstance(parsed, list)
+            else [text]
+        )
     return [text]
 
 

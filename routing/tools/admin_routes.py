@@ -54,7 +54,9 @@ class TargetForm(forms.ModelForm):
 class RouteForm(forms.ModelForm):
     """The route itself; keeps itself on the instance so the targets' check can mark its fields."""
 
-    fallbacks = FallbackField(required=False, help_text=Route._meta.get_field("fallbacks").help_text)
+    fallbacks = FallbackField(
+        required=False, help_text=Route._meta.get_field("fallbacks").help_text
+    )
 
     class Meta:
         model = Route
@@ -78,7 +80,12 @@ def place_problems(problems: list[str], rows: list[forms.Form], route_form: Any)
         row, field, message = match["row"], match["field"], match["message"]
         if row is not None and int(row) < len(rows) and field in rows[int(row)].fields:
             rows[int(row)].add_error(field, message)
-        elif row is None and route_form is not None and field in ROUTE_FIELDS and field in route_form.fields:
+        elif (
+            row is None
+            and route_form is not None
+            and field in ROUTE_FIELDS
+            and field in route_form.fields
+        ):
             route_form.add_error(field, message)
         else:
             rest.append(f"{field}: {message}")

@@ -4,6 +4,7 @@
 (function () {
   "use strict";
   const timers = new WeakMap();
+  const generation = new WeakMap(); // bumped on close: late answers of earlier searches are dropped
 
   function parts(widget) {
     return {
@@ -15,6 +16,8 @@
 
   function close(widget) {
     const { list } = parts(widget);
+    clearTimeout(timers.get(widget));
+    generation.set(widget, (generation.get(widget) || 0) + 1);
     list.hidden = true;
     list.innerHTML = "";
   }
@@ -23,9 +26,11 @@
     const { input, list } = parts(widget);
     const url = new URL(widget.dataset.url, window.location.href);
     url.searchParams.set("q", input.value);
+    const asked = generation.get(widget) || 0;
     const response = await fetch(url, { credentials: "same-origin" });
-    if (!response.ok || document.activeElement !== input) return;
-    list.innerHTML = await response.text();
+    const html = response.ok ? await response.text() : "";
+    if (!response.ok || document.activeElement !== input || (generation.get(widget) || 0) !== asked) return;
+    list.innerHTML = html;
     list.hidden = false;
   }
 
