@@ -23,6 +23,7 @@ from routing.engine.gateway import score_prompt
 from routing.engine.policies import PolicyInput, plan_for
 from routing.errors import GatewayError
 from routing.models import Route, RouteTarget
+from routing.tools.calibration import FEW_SCORES
 from routing.tools.prompt_files import MAX_UPLOAD_BYTES, UploadError, parse_upload
 
 ROUTE_FIELDS = ("fallbacks", "judge_model", "max_cost_usd", "slug", "strategy")
@@ -251,6 +252,14 @@ def calibration_rows(
     ]
 
 
+def sample_size(count: int) -> dict[str, Any]:
+    """What the calibrate page says about how many scores it used."""
+    from routing.tools.calibration import share_margin
+
+    worst = share_margin(0.5, count) * 100
+    return {"few": count < FEW_SCORES, "few_limit": FEW_SCORES, "worst_margin": worst}
+
+
 @admin.register(Route)
 class RouteAdmin(admin.ModelAdmin):
     form = RouteForm
@@ -309,7 +318,8 @@ class RouteAdmin(admin.ModelAdmin):
             scores = calibration_scores(route, CalibrateForm.DEFAULT_DAYS, None)
             rows = calibration_rows(targets, scores, None)
             source = f"the last {CalibrateForm.DEFAULT_DAYS} days"
-            result = {"count": len(scores), "rows": rows, "stage": "now", "source": source}
+            result = {"count": len(scores), "rows": rows, "stage": "now", "source": source,
+                      **sample_size(len(scores))}  # fmt: skip
         context = {
             **self.admin_site.each_context(request),
             "route": route,
@@ -324,7 +334,7 @@ class RouteAdmin(admin.ModelAdmin):
     def _calibrate(
         self, route: Route, targets: list[RouteTarget], data: dict[str, Any], apply: bool
     ) -> dict[str, Any]:
-        from routing.tools.calibration import thresholds
+        from routing.tools.calibration import share_margin, thresholds, uncertainty
 
         sample = data.get("sample")
         scores = calibration_scores(route, data["days"], sample)
@@ -334,10 +344,15 @@ class RouteAdmin(admin.ModelAdmin):
             )
         bounds = thresholds(scores, data["shares"])
         rows = calibration_rows(targets, scores, bounds)
+        for row, spread in zip(rows, uncertainty(scores, data["shares"])):
+            row.update(bound_low=spread["low"], bound_high=spread["high"])
+        for row, share in zip(rows, data["shares"]):
+            row["margin"] = share_margin(share, len(scores)) * 100
         if apply:
             for target, bound in zip(targets, [*bounds, None]):
                 target.max_score = bound
                 target.save(update_fields=["max_score"])
         source = f"the sample {sample.name}" if sample else f"the last {data['days']} days"
         stage = "applied" if apply else "preview"
-        return {"count": len(scores), "rows": rows, "stage": stage, "source": source}
+        return {"count": len(scores), "rows": rows, "stage": stage, "source": source,
+                **sample_size(len(scores))}  # fmt: skip
