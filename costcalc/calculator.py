@@ -88,7 +88,12 @@ def _attach_curves(outcome: Outcome) -> None:
         return
     assert outcome.projection is not None
     complexity = next(p for p in outcome.projection.policies if p.key == "complexity")
-    outcome.curves = curves_mod.chart_data(loaded, complexity.extra.get("strong_share"))
+    target = outcome.form.cleaned_data.get("quality_target")
+    outcome.curves = curves_mod.chart_data(
+        loaded,
+        complexity.extra.get("strong_share"),
+        float(target) / 100 if target is not None else None,
+    )
 
 
 def store_upload(filename: str, data: bytes) -> PromptSet:
