@@ -71,7 +71,11 @@ def test_picker_results(web: Client) -> None:
 
 
 def test_linked_from_both_tools(web: Client) -> None:
-    """The playground and the calculator link to the models page (the calculator twice: nav and
-    next to the baseline picker)."""
+    """The site nav (every tool's page, the playground's too) links to the models page, and the
+    calculator once more next to its baseline picker."""
     assert web.get("/costcalc/").content.decode().count('href="/models/"') == 2
-    assert 'href="/models/"' in web.get("/playground/").content.decode()
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    nav = render_to_string("_nav.html", request=RequestFactory().get("/playground/"))
+    assert '<a href="/models/">Models</a>' in nav
