@@ -92,12 +92,15 @@ class AliasAdmin(admin.ModelAdmin):
     autocomplete_fields = ["model"]
 
 
+CREATE_FIELDS = ("name", "rpm", "tpm", "budget_usd", "allowed_regions")
+
+
 class ApiKeyCreateForm(forms.ModelForm):
     """A new key: its name and limits; the secret is generated on save and shown once."""
 
     class Meta:
         model = ApiKey
-        fields = ["name", "rpm", "tpm", "budget_usd", "allowed_regions"]
+        fields = list(CREATE_FIELDS)
         labels = {"budget_usd": "Budget (USD per month)", "allowed_regions": "Regions"}
 
     def clean_allowed_regions(self) -> str:
@@ -130,14 +133,16 @@ class ApiKeyAdmin(admin.ModelAdmin):
     readonly_fields = ["prefix", "created_at"]
     actions = ["revoke"]
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: Any | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
         if obj is None:
             kwargs["form"] = ApiKeyCreateForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
-            return list(ApiKeyCreateForm._meta.fields or [])
+            return list(CREATE_FIELDS)
         return super().get_fields(request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:

@@ -69,7 +69,7 @@ class RouteForm(forms.ModelForm):
         self.instance._route_form = self  # type: ignore[attr-defined]
 
 
-def place_problems(problems: list[str], rows: list[forms.Form], route_form: Any) -> list[str]:
+def place_problems(problems: list[str], rows: list[Any], route_form: Any) -> list[str]:
     """Put each "targets[1].model: ..." on its cell and each route problem on its field;
     returns the problems that belong to no field (e.g. "targets: at least one target")."""
     rest = []
