@@ -97,11 +97,13 @@ class Pane:
         }
 
 
-def new_panes(specs: list[PaneSpec], snapshot: Snapshot) -> list[Pane]:
+def new_panes(specs: list[PaneSpec], snapshot: Snapshot, user_id: int | None = None) -> list[Pane]:
     panes = []
     for index, spec in enumerate(specs):
         entry = snapshot.resolve(spec.model)
-        ctx = CallContext(requested_model=spec.model, source="playground", stream=True)
+        ctx = CallContext(
+            requested_model=spec.model, source="playground", stream=True, user_id=user_id
+        )
         panes.append(Pane(index, spec, ctx, simulated=bool(entry and entry.simulated)))
     return panes
 
@@ -204,14 +206,18 @@ OnFinish = Callable[[list[Pane], bool], Awaitable[str]]
 
 
 async def run_stream(
-    specs: list[PaneSpec], snapshot: Snapshot, on_finish: OnFinish, window: float = WINDOW_SECONDS
+    specs: list[PaneSpec],
+    snapshot: Snapshot,
+    on_finish: OnFinish,
+    window: float = WINDOW_SECONDS,
+    user_id: int | None = None,
 ) -> AsyncIterator[bytes]:
     """The SSE body: panes laid out, tokens as they come, final metrics, the run's total.
 
     `on_finish(panes, stopped)` saves the run and returns HTML partials to send last (it
     also runs, without sending anything, when the client went away).
     """
-    panes = new_panes(specs, snapshot)
+    panes = new_panes(specs, snapshot, user_id)
     queue: asyncio.Queue[Event] = asyncio.Queue()
     tasks = [asyncio.create_task(pump(pane, snapshot, queue)) for pane in panes]
     finished = False

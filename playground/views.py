@@ -117,7 +117,7 @@ async def run(request: HttpRequest) -> HttpResponseBase:
         return _errors(request, checked.errors)
     on_finish = _saver(request, form, user_id)
     response = StreamingHttpResponse(
-        run_stream(checked.panes, snapshot, on_finish),
+        run_stream(checked.panes, snapshot, on_finish, user_id=user_id),
         content_type="text/event-stream; charset=utf-8",
     )
     response["Cache-Control"] = "no-cache"

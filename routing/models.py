@@ -6,6 +6,7 @@ import hashlib
 import os
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -170,6 +171,13 @@ class UsageRecord(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     request_id = models.CharField(max_length=40, db_index=True)
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        help_text="Playground runs: who ran them (they use no API key).",
+    )
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.API)
     requested_model = models.CharField(max_length=250)
     route = models.CharField(max_length=100, blank=True)

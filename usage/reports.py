@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -272,10 +272,22 @@ def _ranked(groups: Iterable[G]) -> list[G]:
     return sorted(groups, key=lambda g: (-g.spend.known, -g.requests, g.label))
 
 
-def _key_label(row: dict[str, Any]) -> str:
+def key_label(row: Mapping[str, Any]) -> str:
     if row["api_key_id"] is None:
+        if row.get("user_id") is not None:
+            return f"{row['user__username']} (playground user)"
         return NO_KEY
     return f"{row['api_key__name']} ({row['api_key__prefix']}…)"
+
+
+def key_value(row: Mapping[str, Any]) -> str:
+    """The request log's ``?key=`` value of a by-key row: the key's id, ``user:<id>`` for a
+    playground user (no key), or :data:`NONE_VALUE`."""
+    if row["api_key_id"] is not None:
+        return str(row["api_key_id"])
+    if row.get("user_id") is not None:
+        return f"user:{row['user_id']}"
+    return NONE_VALUE
 
 
 def _source_label(value: str) -> str:
@@ -339,11 +351,10 @@ def by_model(qs: QuerySet[UsageRecord]) -> list[ModelGroup]:
 
 
 def by_key(qs: QuerySet[UsageRecord]) -> list[Group]:
-    rows = _grouped(qs, "api_key_id", "api_key__name", "api_key__prefix")
-    return _ranked(
-        Group(_key_label(row), **_fields(row), value=str(row["api_key_id"] or NONE_VALUE))
-        for row in rows
+    rows = _grouped(
+        qs, "api_key_id", "api_key__name", "api_key__prefix", "user_id", "user__username"
     )
+    return _ranked(Group(key_label(row), **_fields(row), value=key_value(row)) for row in rows)
 
 
 def by_route(qs: QuerySet[UsageRecord]) -> list[Group]:

@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet
 
 from routing.models import UsageRecord
 
-from .reports import NONE_VALUE, DateRange, records
+from .reports import NONE_VALUE, DateRange, key_label, key_value, records
 
 NONE = NONE_VALUE
 PER_PAGE = 50
@@ -53,6 +53,13 @@ class Filters:
 
 
 def _match(field: str, value: str) -> Q:
+    if field == "api_key" and value.startswith("user:"):  # a playground user's calls (no key)
+        user = value[len("user:") :]
+        if not (user.isdigit() and len(user) < 10):
+            return Q(pk__in=[])
+        return Q(api_key__isnull=True, user_id=int(user))
+    if field == "api_key" and value == NONE:
+        return Q(api_key__isnull=True, user__isnull=True)
     numeric = field in ("api_key", "http_status")
     if value == NONE:
         return Q(**{f"{field}__isnull": True}) if numeric else Q(**{field: ""})
@@ -70,7 +77,7 @@ def filtered(rng: DateRange, filters: Filters) -> QuerySet[UsageRecord]:
             qs = qs.filter(_match(FIELDS.get(name, name), value))
     if filters.q:
         qs = qs.filter(request_id__icontains=filters.q)
-    return qs.select_related("api_key").order_by("-created_at", "-id")
+    return qs.select_related("api_key", "user").order_by("-created_at", "-id")
 
 
 def page(qs: QuerySet[UsageRecord], number: Any) -> Page[UsageRecord]:
@@ -86,13 +93,10 @@ def choices(rng: DateRange, filters: Filters) -> dict[str, list[tuple[str, str]]
     """The values each filter can take in this range (selects, not free text), plus the
     value in use when the range has none of it (so the select shows what filters)."""
     qs = records(rng)
-    keys = qs.order_by("api_key__name").values_list(
-        "api_key_id", "api_key__name", "api_key__prefix"
+    keys = qs.order_by("api_key__name", "user__username").values(
+        "api_key_id", "api_key__name", "api_key__prefix", "user_id", "user__username"
     )
-    key_choices = [
-        (str(pk), f"{name} ({prefix}…)") if pk is not None else (NONE, "(no key)")
-        for pk, name, prefix in keys.distinct()
-    ]
+    key_choices = [(key_value(row), key_label(row)) for row in keys.distinct()]
     result: dict[str, list[tuple[str, str]]] = {"key": key_choices}
     for name in ("model", "route", "error_type", "source"):
         result[name] = [(value, value) for value in _distinct(qs, name)]

@@ -80,7 +80,7 @@ def request_log(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 @require_GET
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    record = get_object_or_404(UsageRecord.objects.select_related("api_key"), pk=pk)
+    record = get_object_or_404(UsageRecord.objects.select_related("api_key", "user"), pk=pk)
     day = timezone.localtime(record.created_at).date()
     context = {
         "r": record,

@@ -48,6 +48,7 @@ class AttemptLog:
 class CallContext:
     requested_model: str
     api_key_id: int | None = None
+    user_id: int | None = None  # the playground's logged-in user (no API key there)
     source: str = "api"
     stream: bool = False
     query_type: str = ""
@@ -119,6 +120,7 @@ class CallContext:
         return {
             "request_id": self.request_id,
             "api_key_id": self.api_key_id,
+            "user_id": self.user_id,
             "source": self.source,
             "requested_model": self.requested_model[:250],
             "route": self.route,
