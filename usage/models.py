@@ -7,8 +7,12 @@ with a state-only migration, so no data moved).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils import timezone
+
+USD: dict[str, Any] = {"max_digits": 14, "decimal_places": 8, "null": True, "blank": True}
 
 
 class UsageRecord(models.Model):
@@ -38,7 +42,7 @@ class UsageRecord(models.Model):
     output_tokens = models.PositiveIntegerField(default=0)
     cached_tokens = models.PositiveIntegerField(default=0)
     tokens_estimated = models.BooleanField(default=False)
-    cost_usd = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
+    cost_usd = models.DecimalField(**USD)
     price_known = models.BooleanField(default=True)
     latency_ms = models.FloatField(null=True, blank=True)
     ttft_ms = models.FloatField(null=True, blank=True)
@@ -49,13 +53,7 @@ class UsageRecord(models.Model):
     complexity_score = models.FloatField(
         null=True, blank=True, help_text="Complexity routes: the prompt's score (for calibration)."
     )
-    saved_usd = models.DecimalField(
-        max_digits=14,
-        decimal_places=8,
-        null=True,
-        blank=True,
-        help_text="Cache hits: what it would have cost.",
-    )
+    saved_usd = models.DecimalField(**USD, help_text="Cache hits: what it would have cost.")
 
     class Meta:
         db_table = "routing_usagerecord"

@@ -123,14 +123,8 @@ def _log(attempt: Attempt, err: UpstreamError, started: float) -> AttemptLog:
 
 
 def _deadline_error(logs: list[AttemptLog]) -> Exhausted:
-    err = GatewayError(
-        504,
-        "The request deadline passed before any model answered.",
-        "timeout_error",
-        "deadline_exceeded",
-        details=[a.as_dict() for a in logs],
-    )
-    return Exhausted(err, tuple(logs))
+    message = "The request deadline passed before any model answered."
+    return Exhausted.new(tuple(logs), 504, message, "timeout_error", "deadline_exceeded")
 
 
 def _client_error(err: UpstreamError, logs: list[AttemptLog]) -> Exhausted:

@@ -113,14 +113,8 @@ async def complete_ensemble(
     attempts = tuple(log for member in members for log in member.attempts)
     answered = [m for m in members if m.completion is not None]
     if not answered:
-        failed = GatewayError(
-            502,
-            "Every model of the ensemble failed.",
-            "upstream_error",
-            "ensemble_failed",
-            details=[a.as_dict() for a in attempts],
-        )
-        raise Exhausted(failed, attempts)
+        message = "Every model of the ensemble failed."
+        raise Exhausted.new(attempts, 502, message, "upstream_error", "ensemble_failed")
     usage = pricing.TokenUsage(
         input_tokens=sum(cast(Completion, m.completion).usage.input_tokens for m in answered),
         output_tokens=sum(cast(Completion, m.completion).usage.output_tokens for m in answered),

@@ -62,6 +62,14 @@ class Exhausted(GatewayError):
         self.attempts = attempts
         self.error_type = error_type
 
+    @classmethod
+    def new(
+        cls, attempts: tuple[AttemptLog, ...], status: int, message: str, type: str, code: str
+    ) -> Exhausted:
+        """A plan that failed with this error; its details list the attempts."""
+        details = [a.as_dict() for a in attempts]
+        return cls(GatewayError(status, message, type, code, details=details), attempts)
+
 
 @dataclass(frozen=True, slots=True)
 class Ending:
