@@ -17,7 +17,8 @@ from batch.inputs import BatchInput
 from batch.runner import Options, new_context, prepare
 from playground.forms import model_problem
 from routing.catalog import Snapshot
-from routing.engine import gateway, latency, policies
+from routing.engine import gateway
+from routing.engine.live import plan_live
 from routing.errors import GatewayError
 from routing.schemas import ChatRequest
 
@@ -89,13 +90,12 @@ def check(batch: BatchInput, options: Options, snapshot: Snapshot) -> Check:
 def _line_cost(chat: ChatRequest, snapshot: Snapshot) -> Decimal | None:
     inp = gateway.policy_input(chat, new_context(chat))
     try:
-        plan = policies.plan_for(inp, snapshot, latency.snapshot(), gateway.score_prompt)
+        plan = plan_live(inp, snapshot)
     except GatewayError:
         return Decimal(0)  # it will fail without calling a model
     if not plan.attempts:
         return Decimal(0)
-    first = plan.attempts[0]
-    return policies.estimate_cost(first.model, inp, first.params)
+    return plan.attempts[0].estimate_cost(inp.input_tokens, inp.output_tokens)
 
 
 def estimate(batch: BatchInput, options: Options, snapshot: Snapshot) -> Estimate:

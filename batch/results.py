@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 
 from batch.inputs import CHAT_URL, InputRefused, Item, read_input
-from routing.models import UsageRecord
+from usage.models import UsageRecord
+from usage.records import by_request_ids
 
 PAGE = 100
 TEXT_LIMIT = 400
@@ -125,9 +126,7 @@ def lines(
         pairs = [(i, o) for i, o in pairs if o is not None and not o.get("error")]
     chosen = pairs[(page - 1) * PAGE : page * PAGE]
     ids = [(o.get("response") or {}).get("request_id") for _, o in chosen if o is not None]
-    records = {
-        r.request_id: r for r in UsageRecord.objects.filter(request_id__in=[i for i in ids if i])
-    }
+    records = {r.request_id: r for r in by_request_ids([i for i in ids if i])}
     return [_line(item, o, records) for item, o in chosen], len(pairs)
 
 

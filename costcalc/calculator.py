@@ -87,11 +87,11 @@ def _attach_curves(outcome: Outcome) -> None:
         outcome.curves_missing = why
         return
     assert outcome.projection is not None
-    complexity = next(p for p in outcome.projection.policies if p.key == "complexity")
+    charted = next(p for p in outcome.projection.policies if "strong_share" in p.extra)
     target = outcome.form.cleaned_data.get("quality_target")
     outcome.curves = curves_mod.chart_data(
         loaded,
-        complexity.extra.get("strong_share"),
+        charted.extra.get("strong_share"),
         float(target) / 100 if target is not None else None,
     )
 

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 
 from batch.models import BatchJob
-from routing.models import UsageRecord
 from tests.conftest import LiveServer
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.usefixtures("providers")
 

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 
-from routing.models import UsageRecord
+from usage.models import UsageRecord
 
 from .reports import NONE_VALUE, DateRange, key_label, key_value, records
 

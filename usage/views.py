@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from routing.models import UsageRecord
+from usage.models import UsageRecord
 
 from . import charts, export, reports, requestlog
 from .forms import RangeForm

@@ -13,11 +13,12 @@ from django.test import Client
 
 from batch.models import BatchJob
 from batch.worker import Worker
-from routing.models import Provider, Route, UsageRecord
+from routing.models import Provider, Route
 from routing.transport import records
 from tests.batch.conftest import MINI, make_route, request_line
 from tests.batch.test_views import staff, upload, var_dir  # noqa: F401 - fixtures
 from tests.fake_upstream import FakeUpstream
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.usefixtures("providers")
 

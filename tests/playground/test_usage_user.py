@@ -9,10 +9,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from routing.models import UsageRecord
 from routing.transport import records
 from tests.playground.conftest import Page
 from tests.playground.test_views import form
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.usefixtures("providers")
 

@@ -19,7 +19,7 @@ ADMIN_PAGES = [
     "/admin/",
     "/admin/routing/provider/",
     "/admin/routing/apikey/",
-    "/admin/routing/usagerecord/",
+    "/admin/usage/usagerecord/",
 ]
 
 

@@ -8,7 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from routing.models import ApiKey, UsageRecord
+from routing.models import ApiKey
+from usage.models import UsageRecord
 
 from .conftest import D1, D2, D3, DEEPSEEK, GPT, at, record
 

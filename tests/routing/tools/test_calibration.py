@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from django.test import Client
 
-from routing.models import Route, RouteTarget, UsageRecord
+from routing.models import Route, RouteTarget
 from routing.tools.calibration import (
     achieved_shares,
     bound_interval,
@@ -19,6 +19,7 @@ from routing.tools.calibration import (
     thresholds,
 )
 from routing.transport import records
+from usage.models import UsageRecord
 
 
 def test_thresholds_hit_the_requested_shares() -> None:
