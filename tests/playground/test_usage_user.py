@@ -30,6 +30,8 @@ def test_playground_records_carry_the_user(page: Page) -> None:
     """A logged-in run's records have the user (and no key); the dashboard lists them by name,
     not as "(no key)", and the row leads to exactly those requests."""
     user = login(page, "alice")
+    shown = page.http.get("/playground/")
+    assert shown.status_code == 200 and "alice" in shown.text  # a logged-in user's page renders
     page.run(form())
     records.writer.flush(10)
     rows = UsageRecord.objects.filter(source="playground")
