@@ -1,6 +1,6 @@
 """CPU per upstream call of Switchyard's clients against httpx and aiohttp, same upstream.
 
-    python -m bench.client_cost [--requests 20000] [--concurrency 32]
+    python -m bench.client_cost [--requests 20000] [--concurrency 32] [--clients switchyard,httpx]
 
 Starts the fast fake upstream on the load core, then, in this process on the gateway
 core, sends the same non-streaming chat completion through each client from C concurrent
@@ -26,6 +26,7 @@ from bench import run as bench_run
 BODY = orjson.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
 HEADERS = {"content-type": "application/json", "authorization": "Bearer bench"}
 Call = Callable[[], Awaitable[bytes]]
+CLIENTS = ("switchyard", "sy-httpx", "httpx", "aiohttp")
 
 
 async def _switchyard(url: str) -> tuple[Call, Callable[[], Awaitable[None]]]:
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--clients", default=",".join(CLIENTS), help="which rows, in order")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     cfg = bench_run.parse(["--quick", "--no-litellm"])
@@ -111,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         url = f"http://127.0.0.1:{direct.port}/v1/chat/completions"
         import uvloop
 
-        for name in ("switchyard", "sy-httpx", "httpx", "aiohttp"):
+        for name in args.clients.split(","):
             print(uvloop.run(measure(name, url, args.requests, args.concurrency)), flush=True)
     finally:
         bench_run.stop(upstream)
