@@ -30,7 +30,7 @@ def rss_kib() -> int:
 def long_prompt(tokens: int = 2000) -> str:
     """~``tokens`` tokens (~4 chars each) of varied text: MMLU prompts if present, else synthetic."""
     try:
-        from routing.complexity.data import load_mmlu
+        from routerlab.data import load_mmlu
 
         rows = load_mmlu()
         random.Random(0).shuffle(rows)
@@ -50,7 +50,7 @@ def long_prompt(tokens: int = 2000) -> str:
 def long_free_prompt(tokens: int = 2000) -> str:
     """~``tokens`` tokens of free-form text (GSM8K word problems if present, else synthetic)."""
     try:
-        from routing.complexity.data import load_gsm8k
+        from routerlab.data import load_gsm8k
 
         text = "\n\n".join(r.prompt for r in load_gsm8k())
     except OSError:

@@ -20,7 +20,7 @@ from django.conf import settings
 
 from bench.fast_upstream import Canned, serve_protocol
 from routing import catalog, records, state
-from routing.complexity.data import is_gsm8k_test
+from routerlab.data import is_gsm8k_test
 from routing.models import ApiKey, Model, Provider
 from tests.fake_upstream import FakeUpstream
 

@@ -59,6 +59,69 @@ NUMBER_WORDS = frozenset(
 )
 COMPARE_WORDS = frozenset(["more", "less", "fewer", "times", "older", "younger", "than"])
 
+# the seed heuristic's word lists (also difficulty cues of the chat part)
+TECHNICAL_WORDS = frozenset(
+    [
+        "algorithm",
+        "theorem",
+        "prove",
+        "proof",
+        "derive",
+        "derivative",
+        "integral",
+        "equation",
+        "matrix",
+        "vector",
+        "eigenvalue",
+        "probability",
+        "statistics",
+        "regression",
+        "optimize",
+        "optimization",
+        "complexity",
+        "asymptotic",
+        "recursion",
+        "recursive",
+        "concurrency",
+        "distributed",
+        "architecture",
+        "protocol",
+        "compiler",
+        "kernel",
+        "database",
+        "schema",
+        "query",
+        "latency",
+        "throughput",
+        "gradient",
+        "tensor",
+        "neural",
+        "quantum",
+        "thermodynamics",
+        "molecule",
+        "enzyme",
+        "genome",
+        "diagnosis",
+        "pathology",
+        "statute",
+        "jurisdiction",
+        "liability",
+        "contract",
+        "hypothesis",
+        "lemma",
+        "polynomial",
+        "logarithm",
+        "differential",
+        "stochastic",
+        "encryption",
+        "cryptographic",
+        "invariant",
+    ]
+)
+REASONING_WORDS = frozenset(
+    ["why", "explain", "analyze", "analyse", "compare", "evaluate", "justify", "prove", "design"]
+)
+
 # Names of the dense features, in a fixed order (the artefact stores weights by name).
 DENSE = (
     "log_words",

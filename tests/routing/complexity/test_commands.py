@@ -12,9 +12,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from routing.complexity import ARTEFACT, get_estimator, metrics
-from routing.complexity.data import gsm8k_split
-from routing.complexity.train import build_artefact
+from routerlab import metrics
+from routing.complexity import ARTEFACT, get_estimator
+from routerlab.data import gsm8k_split
+from routerlab.artefact import build_artefact
 
 PROMPTS = [
     "What is the capital of France?",

@@ -22,7 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from . import metrics as M
+from routing.complexity import score_with
+
 from .data import Row, gsm8k_split, load_mmlu, subject_folds
+from .train import TrainConfig, fit
 
 Scorer = Callable[[list[Row]], list[float]]
 RANDOM_SEEDS = 10
@@ -54,7 +57,7 @@ def _random_summary(rows: list[Row]) -> dict[str, Any]:
 
 
 def _estimator_scorer(name: str) -> Scorer:
-    from . import get_estimator
+    from routing.complexity import get_estimator
 
     est = get_estimator(name)
     return lambda rows: [est.score(r.prompt).value for r in rows]
@@ -64,8 +67,6 @@ def _fold_scores(
     mmlu: list[Row], extra_train: list[Row], folds: int, cfg: Any, seed: int = 0
 ) -> tuple[list[float], list[float]]:
     """Out-of-fold learned scores for every MMLU row, and the per-fold APGRs."""
-    from .train import fit
-
     fold_of = subject_folds([r.domain for r in mmlu], folds, seed)
     scores = [0.0] * len(mmlu)
     per_fold = []
@@ -73,7 +74,7 @@ def _fold_scores(
         test_idx = [i for i, r in enumerate(mmlu) if fold_of[r.domain] == f]
         train = [r for r in mmlu if fold_of[r.domain] != f] + extra_train
         model = fit(train, cfg)
-        fold_scores = [model.score(mmlu[i].prompt) for i in test_idx]
+        fold_scores = [score_with(model, mmlu[i].prompt).value for i in test_idx]
         for i, s in zip(test_idx, fold_scores):
             scores[i] = s
         per_fold.append(M.apgr([*fold_scores], *_labels([mmlu[i] for i in test_idx])))
@@ -136,8 +137,6 @@ def evaluate(
     ``retrain=True`` scores GSM8K test with a freshly trained model instead of the
     shipped artefact (identical when the artefact is up to date).
     """
-    from .train import TrainConfig, fit
-
     cfg = cfg or TrainConfig()
     mmlu = load_mmlu(data_path)
     gsm_train, gsm_test = gsm8k_split(data_path)
@@ -146,7 +145,7 @@ def evaluate(
     gsm = _dataset_block(gsm_test)
     if retrain:
         model = fit(mmlu + gsm_train, cfg)
-        learned = [model.score(r.prompt) for r in gsm_test]
+        learned = [score_with(model, r.prompt).value for r in gsm_test]
     else:
         learned = _estimator_scorer("learned")(gsm_test)
     gsm["estimators"]["learned"] = _summary(learned, gsm_test)

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "routellm"
+DEFAULT_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "routellm"
 ENV_VAR = "SWITCHYARD_ROUTELLM_DIR"
 
 

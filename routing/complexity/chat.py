@@ -1,0 +1,179 @@
+"""The chat part: scores prompts that are neither multiple-choice nor word problems.
+
+No labelled chat data is in the repository, so this part is not fitted: it is a transparent
+rule, written down here and checked by the sanity suite (``routerlab/sanity.py``, pairs any
+engineer would order the same way) and by its agreement with the seed heuristic. It has two
+terms:
+
+1. **A category prior.** The prompt is put in one of the MT-Bench categories by cue words
+   (first match in ``ORDER`` wins when several fire with the same strength). RouteLLM's
+   MT-Bench results for a weak/strong pair of this kind put the gap between the models
+   largest on math, reasoning and coding, smaller on STEM and extraction, and smallest on
+   writing, roleplay and humanities; small talk and one-line trivia sit below all of them.
+   ``PRIOR`` follows that order; the numbers are set by hand, not fitted.
+2. **Difficulty cues** inside the category: length, the seed heuristic's technical and
+   reasoning words, words that mark a hard version of a task (prove, optimise, edge
+   cases, step by step), explicit constraints, several questions, code and math marks;
+   words that ask for something simple (briefly, a short, for a child) pull it down.
+
+A prompt with no category cue at all is scored by the seed heuristic (the ``heuristic``
+fallback part). Everything runs over the first ``WINDOW`` characters.
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import features as F
+
+WINDOW = 4000
+
+CATEGORIES: dict[str, frozenset[str]] = {
+    "coding": frozenset(
+        "code coding program programming function python javascript typescript java rust golang "
+        "c++ sql regex script api bug debug compile compiler implement implementation class "
+        "method algorithm recursion recursive refactor unittest pytest async thread threads "
+        "lock mutex dockerfile kubernetes bash html css json parser array linked list hashmap "
+        "binary tree graph dijkstra runtime o(n) o(n log n) o(1)".split()
+    ),
+    "math": frozenset(
+        "prove proof theorem lemma integral derivative equation equations solve polynomial "
+        "matrix eigenvalue eigenvalues probability combinatorics prime primes integer "
+        "integers irrational rational inequality limit converge converges convergence series "
+        "geometry triangle circle area volume calculate compute arithmetic algebra calculus "
+        "modulo divisible factorial logarithm sqrt √ ∫ ∑".split()
+    ),
+    "reasoning": frozenset(
+        "puzzle riddle logic logical deduce deduction infer paradox contradiction "
+        "brainteaser syllogism liar truth-teller knights knaves lies lying suspects "
+        "culprit".split()
+    ),
+    "roleplay": frozenset(
+        "pretend roleplay role-play persona character in-character embody impersonate "
+        "sheldon sherlock pirate wizard".split()
+    ),
+    "extraction": frozenset(
+        "extract extraction summarize summarise summary tl;dr parse classify categorize "
+        "categorise tabulate entities keywords csv json yaml".split()
+    ),
+    "writing": frozenset(
+        "write rewrite poem poetry haiku sonnet limerick essay story blog post email letter "
+        "tweet slogan lyrics song speech draft compose paraphrase rephrase proofread "
+        "cover toast caption".split()
+    ),
+    "stem": frozenset(
+        "physics chemistry biology quantum entropy thermodynamics photosynthesis molecule "
+        "molecules enzyme protein dna rna cell cells neural network gradient relativity "
+        "electron photon gravity evolution climate machine learning statistics statistical "
+        "regression vaccine virus bacteria engineering circuit voltage semiconductor".split()
+    ),
+    "humanities": frozenset(
+        "history historical philosophy philosopher ethics ethical moral morality society "
+        "culture cultural literature novel politics political economics economy religion "
+        "art artist music law legal war empire revolution democracy".split()
+    ),
+    "smalltalk": frozenset(
+        "hi hello hey thanks thank joke jokes weather capital favorite favourite "
+        "morning evening bye".split()
+    ),
+}
+PHRASES: dict[str, tuple[str, ...]] = {
+    "coding": ("```", "def ", "#include", "=>", "();", "time complexity", "big-o", "big o"),
+    "math": ("=", "^", "x²", "n²", "show that", "how many ways", "find all"),
+    "reasoning": ("step by step", "who is the", "which one is", "if all", "what comes next"),
+    "roleplay": ("act as", "you are a", "you are an", "imagine you are", "stay in character"),
+    "extraction": ("from the following", "from this text", "from the text", "list all the"),
+    "writing": (),
+    "stem": ("explain how", "how does", "why does"),
+    "humanities": (),
+    "smalltalk": ("how are you", "what's up", "good morning", "what is the capital", "who is"),
+}
+ORDER = (
+    "coding",
+    "math",
+    "reasoning",
+    "roleplay",
+    "extraction",
+    "writing",
+    "stem",
+    "humanities",
+    "smalltalk",
+)
+PRIOR = {
+    "math": 0.50,
+    "reasoning": 0.46,
+    "coding": 0.44,
+    "stem": 0.30,
+    "extraction": 0.28,
+    "humanities": 0.16,
+    "writing": 0.14,
+    "roleplay": 0.12,
+    "smalltalk": 0.02,
+}
+HARD_WORDS = frozenset(
+    "prove proof derive rigorous rigorously formal formally optimize optimise optimal "
+    "efficient efficiently complexity edge tricky counterexample concurrent concurrency "
+    "thread-safe lock-free invariant asymptotic generalize generalise tradeoffs trade-offs "
+    "nuanced multi-step subtle".split()
+)
+HARD_PHRASES = ("step by step", "edge cases", "time complexity", "space complexity", "o(")
+CONSTRAINT_WORDS = frozenset(
+    "must without exactly only ensure constraint constraints avoid never each every".split()
+)
+CONSTRAINT_PHRASES = ("at least", "at most", "no more than", "do not", "don't", "in under")
+EASY_WORDS = frozenset(
+    "simple simply short brief briefly quick quickly one-line funny cute easy basic".split()
+)
+EASY_PHRASES = ("for a child", "in one sentence", "a few words", "eli5", "like i'm five")
+
+
+def _hits(text: str, tokens: set[str], words: frozenset[str], phrases: tuple[str, ...]) -> int:
+    return len(words & tokens) + sum(p in text for p in phrases)
+
+
+def category(text: str, tokens: set[str]) -> str | None:
+    """The MT-Bench category with the most cue hits (ties: ``ORDER``), or None."""
+    best, best_hits = None, 0
+    for name in ORDER:
+        hits = _hits(text, tokens, CATEGORIES[name], PHRASES[name])
+        if hits > best_hits:
+            best, best_hits = name, hits
+    return best
+
+
+def score(prompt: str) -> tuple[str | None, float, dict[str, float]]:
+    """(category or None, score in [0, 1], header features) of a chat prompt."""
+    body = prompt[:WINDOW]
+    text = body.lower()
+    words = text.split()
+    tokens = {w.strip(F.PUNCT) for w in words}
+    cat = category(text, tokens)
+    if cat is None:
+        return None, 0.0, {}
+    n_words = len(words) * (len(prompt) / len(body) if body else 1.0)
+    length = min(1.0, math.log1p(n_words) / math.log(600))
+    hard = min(1.0, _hits(text, tokens, HARD_WORDS, HARD_PHRASES) / 2)
+    technical = min(1.0, len(F.TECHNICAL_WORDS & tokens) / 3)
+    constraints = min(1.0, _hits(text, tokens, CONSTRAINT_WORDS, CONSTRAINT_PHRASES) / 3)
+    questions = min(1.0, max(0, prompt.count("?") - 1) / 3)
+    marks = min(1.0, (F._count(body, F.MATH_CHARS) + F._count(body, F.CODE_CHARS)) / 8)
+    easy = min(1.0, _hits(text, tokens, EASY_WORDS, EASY_PHRASES) / 2)
+    value = (
+        PRIOR[cat]
+        + 0.16 * length
+        + 0.14 * hard
+        + 0.08 * technical
+        + 0.06 * constraints
+        + 0.04 * questions
+        + 0.04 * marks
+        - 0.10 * easy
+    )
+    feats = {
+        "words": float(round(n_words)),
+        "prior": PRIOR[cat],
+        "hard": round(hard, 3),
+        "constraints": round(constraints, 3),
+        "easy": round(easy, 3),
+    }
+    return cat, min(1.0, max(0.0, value)), feats
+
