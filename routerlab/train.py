@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import routing.complexity
-
 from routing.complexity import features as F
 from routing.complexity import shapes as S
 from routing.complexity.model import LinearModel, SplitModel

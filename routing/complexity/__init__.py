@@ -36,6 +36,8 @@ __all__ = [
     "LearnedEstimator",
     "LengthEstimator",
     "get_estimator",
+    "chat_score",
+    "part_label",
     "score_with",
 ]
 
@@ -64,6 +66,19 @@ class ComplexityScore:
 
 
 PART_SHAPES = {MULTIPLE_CHOICE_PART: S.MULTIPLE_CHOICE, WORD_PROBLEM_PART: S.WORD_PROBLEM}
+PART_LABELS = {
+    MULTIPLE_CHOICE_PART: "learned multiple-choice part",
+    WORD_PROBLEM_PART: "learned word-problem part",
+    HEURISTIC_PART: "fallback heuristic (no chat category fits)",
+    LENGTH_PART: "prompt length",
+}
+
+
+def part_label(part: str) -> str:
+    """A reader's name for a part: "chat part, category coding", "learned word-problem part"."""
+    if part.startswith(f"{CHAT_PART}:"):
+        return f"chat part, category {part.split(':', 1)[1]}"
+    return PART_LABELS.get(part, part or "not recorded")
 
 
 class ComplexityEstimator(Protocol):
@@ -173,7 +188,7 @@ def score_with(
     (the lab scores its per-fold models through this too)."""
     part = model.part_for(S.shape_of(prompt))
     if part is None:
-        return _chat_score(prompt, label)
+        return chat_score(prompt, label)
     dense, lexical, raw = part.logit_parts(prompt)
     logit = part.bias + dense + lexical
     if part.feature_set == "word_problem":
@@ -182,9 +197,7 @@ def score_with(
         words, numbers, choices = raw["log_words"], raw["log_digits"], raw["choices"]
     feats = {
         "words": round(math.expm1(words)),
-        "numbers" if part.feature_set == "word_problem" else "digits": round(
-            math.expm1(numbers)
-        ),
+        "numbers" if part.feature_set == "word_problem" else "digits": round(math.expm1(numbers)),
         "choices": choices,
         "dense": round(dense, 3),
         "lexical": round(lexical, 3),
@@ -194,7 +207,7 @@ def score_with(
     return ComplexityScore(round(part.calibrate(logit), 6), feats, label, name)
 
 
-def _chat_score(prompt: str, label: str) -> ComplexityScore:
+def chat_score(prompt: str, label: str) -> ComplexityScore:
     category, value, feats = chat.score(prompt)
     if category is None:  # no chat category fits: the seed heuristic, named as such
         fallback = _HEURISTIC.score(prompt)

@@ -28,63 +28,85 @@ from . import features as F
 
 WINDOW = 4000
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 CATEGORIES: dict[str, frozenset[str]] = {
-    "coding": frozenset(
+    "coding": _words(
         "code coding program programming function python javascript typescript java rust golang "
         "c++ sql regex script api bug debug compile compiler implement implementation class "
         "method algorithm recursion recursive refactor unittest pytest async thread threads "
-        "lock mutex dockerfile kubernetes bash html css json parser array linked list hashmap "
-        "binary tree graph dijkstra runtime o(n) o(n log n) o(1)".split()
+        "lock mutex dockerfile kubernetes bash html css json parser array hashmap "
+        "binary tree graph dijkstra runtime"
     ),
-    "math": frozenset(
+    "math": _words(
         "prove proof theorem lemma integral derivative equation equations solve polynomial "
         "matrix eigenvalue eigenvalues probability combinatorics prime primes integer "
         "integers irrational rational inequality limit converge converges convergence series "
         "geometry triangle circle area volume calculate compute arithmetic algebra calculus "
-        "modulo divisible factorial logarithm sqrt √ ∫ ∑".split()
+        "modulo divisible factorial logarithm sqrt √ ∫ ∑ continuous differentiable bounded "
+        "interval sequence sequences vector vectors real-valued infinitely"
     ),
-    "reasoning": frozenset(
+    "reasoning": _words(
         "puzzle riddle logic logical deduce deduction infer paradox contradiction "
         "brainteaser syllogism liar truth-teller knights knaves lies lying suspects "
-        "culprit".split()
+        "culprit"
     ),
-    "roleplay": frozenset(
+    "roleplay": _words(
         "pretend roleplay role-play persona character in-character embody impersonate "
-        "sheldon sherlock pirate wizard".split()
+        "sheldon sherlock pirate wizard"
     ),
-    "extraction": frozenset(
+    "extraction": _words(
         "extract extraction summarize summarise summary tl;dr parse classify categorize "
-        "categorise tabulate entities keywords csv json yaml".split()
+        "categorise tabulate entities keywords csv json yaml"
     ),
-    "writing": frozenset(
-        "write rewrite poem poetry haiku sonnet limerick essay story blog post email letter "
+    "writing": _words(
+        "write rewrite poem poetry haiku sonnet limerick essay story blog email letter "
         "tweet slogan lyrics song speech draft compose paraphrase rephrase proofread "
-        "cover toast caption".split()
+        "toast caption"
     ),
-    "stem": frozenset(
+    "stem": _words(
         "physics chemistry biology quantum entropy thermodynamics photosynthesis molecule "
-        "molecules enzyme protein dna rna cell cells neural network gradient relativity "
-        "electron photon gravity evolution climate machine learning statistics statistical "
-        "regression vaccine virus bacteria engineering circuit voltage semiconductor".split()
+        "molecules enzyme protein dna rna cell cells neural gradient relativity "
+        "electron photon gravity evolution climate statistics statistical "
+        "regression vaccine virus bacteria engineering circuit voltage semiconductor atom "
+        "atoms ion ions acid acids reaction chemical mitosis meiosis chromosome chromosomes "
+        "gene genes genetic planet planets orbit star stars galaxy universe energy force "
+        "magnetic electricity wavelength radiation nuclear fission fusion metabolism "
+        "neuron neurons brain immune ecosystem geology volcano earthquake"
     ),
-    "humanities": frozenset(
+    "humanities": _words(
         "history historical philosophy philosopher ethics ethical moral morality society "
         "culture cultural literature novel politics political economics economy religion "
-        "art artist music law legal war empire revolution democracy".split()
+        "art artist music law legal war empire revolution democracy"
     ),
-    "smalltalk": frozenset(
+    "smalltalk": _words(
         "hi hello hey thanks thank joke jokes weather capital favorite favourite "
-        "morning evening bye".split()
+        "morning evening bye"
     ),
 }
 PHRASES: dict[str, tuple[str, ...]] = {
-    "coding": ("```", "def ", "#include", "=>", "();", "time complexity", "big-o", "big o"),
+    "coding": (
+        "```",
+        "def ",
+        "#include",
+        "=>",
+        "();",
+        "time complexity",
+        "big-o",
+        "big o",
+        "linked list",
+        "o(n",
+        "o(1)",
+    ),
     "math": ("=", "^", "x²", "n²", "show that", "how many ways", "find all"),
     "reasoning": ("step by step", "who is the", "which one is", "if all", "what comes next"),
     "roleplay": ("act as", "you are a", "you are an", "imagine you are", "stay in character"),
     "extraction": ("from the following", "from this text", "from the text", "list all the"),
     "writing": (),
-    "stem": ("explain how", "how does", "why does"),
+    "stem": ("explain how", "how does", "why does", "machine learning", "neural network"),
     "humanities": (),
     "smalltalk": ("how are you", "what's up", "good morning", "what is the capital", "who is"),
 }
@@ -99,6 +121,7 @@ ORDER = (
     "humanities",
     "smalltalk",
 )
+SEED_WEIGHT = 0.6  # within a category, the seed heuristic orders prompts
 PRIOR = {
     "math": 0.50,
     "reasoning": 0.46,
@@ -110,19 +133,19 @@ PRIOR = {
     "roleplay": 0.12,
     "smalltalk": 0.02,
 }
-HARD_WORDS = frozenset(
+HARD_WORDS = _words(
     "prove proof derive rigorous rigorously formal formally optimize optimise optimal "
     "efficient efficiently complexity edge tricky counterexample concurrent concurrency "
     "thread-safe lock-free invariant asymptotic generalize generalise tradeoffs trade-offs "
-    "nuanced multi-step subtle".split()
+    "nuanced multi-step subtle"
 )
 HARD_PHRASES = ("step by step", "edge cases", "time complexity", "space complexity", "o(")
-CONSTRAINT_WORDS = frozenset(
-    "must without exactly only ensure constraint constraints avoid never each every".split()
+CONSTRAINT_WORDS = _words(
+    "must without exactly only ensure constraint constraints avoid never each every"
 )
 CONSTRAINT_PHRASES = ("at least", "at most", "no more than", "do not", "don't", "in under")
-EASY_WORDS = frozenset(
-    "simple simply short brief briefly quick quickly one-line funny cute easy basic".split()
+EASY_WORDS = _words(
+    "simple simply short brief briefly quick quickly one-line funny cute easy basic"
 )
 EASY_PHRASES = ("for a child", "in one sentence", "a few words", "eli5", "like i'm five")
 
@@ -151,29 +174,34 @@ def score(prompt: str) -> tuple[str | None, float, dict[str, float]]:
     if cat is None:
         return None, 0.0, {}
     n_words = len(words) * (len(prompt) / len(body) if body else 1.0)
-    length = min(1.0, math.log1p(n_words) / math.log(600))
+    seed = _seed_heuristic(body, tokens, n_words)
     hard = min(1.0, _hits(text, tokens, HARD_WORDS, HARD_PHRASES) / 2)
-    technical = min(1.0, len(F.TECHNICAL_WORDS & tokens) / 3)
     constraints = min(1.0, _hits(text, tokens, CONSTRAINT_WORDS, CONSTRAINT_PHRASES) / 3)
-    questions = min(1.0, max(0, prompt.count("?") - 1) / 3)
-    marks = min(1.0, (F._count(body, F.MATH_CHARS) + F._count(body, F.CODE_CHARS)) / 8)
     easy = min(1.0, _hits(text, tokens, EASY_WORDS, EASY_PHRASES) / 2)
-    value = (
-        PRIOR[cat]
-        + 0.16 * length
-        + 0.14 * hard
-        + 0.08 * technical
-        + 0.06 * constraints
-        + 0.04 * questions
-        + 0.04 * marks
-        - 0.10 * easy
-    )
+    value = PRIOR[cat] + SEED_WEIGHT * seed + 0.12 * hard + 0.04 * constraints - 0.08 * easy
     feats = {
         "words": float(round(n_words)),
         "prior": PRIOR[cat],
+        "seed": round(seed, 3),
         "hard": round(hard, 3),
-        "constraints": round(constraints, 3),
         "easy": round(easy, 3),
     }
     return cat, min(1.0, max(0.0, value)), feats
 
+
+def _seed_heuristic(body: str, tokens: set[str], n_words: float) -> float:
+    """The seed heuristic's value (``HeuristicEstimator``) over the scanned window."""
+    length = min(1.0, math.log1p(n_words) / math.log(1000))
+    technical = min(1.0, len(F.TECHNICAL_WORDS & tokens) / 3)
+    reasoning = min(1.0, len(F.REASONING_WORDS & tokens) / 2)
+    code = min(1.0, F._count(body, F.CODE_MARKS) / 5)
+    math_marks = min(1.0, F._count(body, F.MATH_CHARS) / 8)
+    questions = min(1.0, max(0, body.count("?") - 1) / 3)
+    return (
+        0.40 * length
+        + 0.20 * technical
+        + 0.10 * reasoning
+        + 0.12 * code
+        + 0.12 * math_marks
+        + 0.06 * questions
+    )

@@ -160,7 +160,13 @@ class SplitModel:
 
     def part_for(self, shape: str) -> LinearModel | None:
         """The part fitted on prompts of this shape, or None (no learned part is valid)."""
-        return self.mc if shape == S.MULTIPLE_CHOICE else self.free if shape == S.WORD_PROBLEM else None
+        return (
+            self.mc
+            if shape == S.MULTIPLE_CHOICE
+            else self.free
+            if shape == S.WORD_PROBLEM
+            else None
+        )
 
     def part(self, prompt: str) -> LinearModel | None:
         return self.part_for(S.shape_of(prompt))

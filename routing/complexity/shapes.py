@@ -5,7 +5,8 @@ The learned parts were fitted on two shapes of prompt and are only valid on them
 - ``multiple_choice``: MMLU-style items, >= 2 ``A.``-``D.`` answer lines at the end;
 - ``word_problem``: GSM8K-style arithmetic stories: one paragraph of prose, at most
   ``WP_MAX_CHARS``, a quantity (digits or a number word), a question (or "calculate / find ..."), no
-  code, and not an instruction to write, explain or role-play.
+  code, not an instruction to write, explain or role-play, and no proof, derivation or
+  logic-puzzle words.
 
 Everything else is ``chat`` (writing, roleplay, extraction, open questions, coding,
 reasoning, STEM explanations): the chat part (:mod:`.chat`) scores it by category. Each
@@ -19,6 +20,11 @@ from __future__ import annotations
 import re
 
 from . import features as F
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
 
 MULTIPLE_CHOICE = "multiple_choice"
 WORD_PROBLEM = "word_problem"
@@ -62,10 +68,16 @@ CHAT_OPENERS = frozenset(
         "hello",
     ]
 )
+# a word problem asks for a number; a prompt that asks for a proof, a derivation or a
+# deduction is not one, even with numbers in it (none of these words is in GSM8K)
+NOT_ARITHMETIC = _words(
+    "derive prove proof deduce deduction riddle knight knights knave knaves clue clues "
+    "logic logical theorem lemma"
+)
 CODE_HINTS = ("```", "{", "def ", "=>", "#include", "()", "</", "import ")
-NUMBER_WORDS = F.NUMBER_WORDS | frozenset(
+NUMBER_WORDS = F.NUMBER_WORDS | _words(
     "zero thirteen fourteen fifteen sixteen seventeen eighteen nineteen thirty forty fifty "
-    "hundred million halves thirds fourths fifths quarters once".split()
+    "hundred million halves thirds fourths fifths quarters once"
 )
 
 
@@ -80,10 +92,11 @@ def is_word_problem(prompt: str) -> bool:
     if first in CHAT_OPENERS:
         return False
     low = text.lower()
-    if not QUANTITY_RE.search(text):
-        tokens = {w.strip(F.PUNCT) for w in low.replace("-", " ").split()}
-        if not NUMBER_WORDS & tokens:
-            return False
+    tokens = {w.strip(F.PUNCT) for w in low.replace("-", " ").split()}
+    if NOT_ARITHMETIC & tokens:
+        return False
+    if not QUANTITY_RE.search(text) and not NUMBER_WORDS & tokens:
+        return False
     return "?" in text or any(w in low for w in ASK_WORDS)
 
 

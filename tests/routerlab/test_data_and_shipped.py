@@ -5,7 +5,6 @@ import json
 import pytest
 
 from routerlab import metrics
-from routing.complexity import get_estimator
 from routerlab.data import (
     ENV_VAR,
     data_dir,
@@ -15,6 +14,7 @@ from routerlab.data import (
     subject_folds,
 )
 from routerlab.train import REPORT
+from routing.complexity import get_estimator
 
 
 def test_gsm8k_split_rule():

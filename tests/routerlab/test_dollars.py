@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from routing import catalog
 from routerlab.evaluate import add_dollars, dollar_curve, dollars_table
+from routing import catalog
 from routing.pricing import list_prices
 
 

@@ -13,9 +13,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from routerlab import metrics
-from routing.complexity import ARTEFACT, get_estimator
-from routerlab.data import gsm8k_split
 from routerlab.artefact import build_artefact
+from routerlab.data import gsm8k_split
+from routing.complexity import ARTEFACT, get_estimator
 
 PROMPTS = [
     "What is the capital of France?",
