@@ -182,9 +182,25 @@ def _labels(rows: list[Row]) -> tuple[list[bool], list[bool]]:
     return [r.weak_correct for r in rows], [r.strong_correct for r in rows]
 
 
-def _dataset_block(rows: list[Row]) -> dict[str, Any]:
+DATASETS = {  # name -> (prompt shape, what the data is): the cost calculator names both
+    "gsm8k-test": (
+        "word_problem",
+        "GSM8K test split, 257 math word problems; RouteLLM labels, Mixtral-8x7B vs GPT-4",
+    ),
+    "mmlu-heldout-subjects": (
+        "multiple_choice",
+        "MMLU dev, 10,837 multiple-choice questions, each subject scored by a model that never "
+        "saw it; RouteLLM labels, Mixtral-8x7B vs GPT-4",
+    ),
+}
+
+
+def _dataset_block(rows: list[Row], name: str = "") -> dict[str, Any]:
     weak, strong = _labels(rows)
+    shape, source = DATASETS.get(name, ("", ""))
     return {
+        "shape": shape,
+        "source": source,
         "rows": len(rows),
         "weak": statistics.fmean(weak),
         "strong": statistics.fmean(strong),
@@ -212,7 +228,7 @@ def evaluate(
     gsm_train, gsm_test = gsm8k_split(data_path)
     out: dict[str, Any] = {"datasets": {}}
 
-    gsm = _dataset_block(gsm_test)
+    gsm = _dataset_block(gsm_test, "gsm8k-test")
     model = fit(mmlu + gsm_train, cfg) if retrain else get_estimator("learned").model  # type: ignore[attr-defined]
     scored = [score_with(model, r.prompt) for r in gsm_test]
     learned = [s.value for s in scored]
@@ -220,7 +236,7 @@ def evaluate(
     gsm["parts"] = per_part(gsm_test, learned, [s.part for s in scored])
     out["datasets"]["gsm8k-test"] = gsm
 
-    held = _dataset_block(mmlu)
+    held = _dataset_block(mmlu, "mmlu-heldout-subjects")
     oof, per_fold, parts = _fold_scores(mmlu, gsm_train, folds, cfg, with_parts=True)
     held["estimators"]["learned"] = {**_summary(oof, mmlu), "fold_apgr": per_fold}
     held["parts"] = per_part(mmlu, oof, parts)

@@ -5,8 +5,8 @@ The learned parts were fitted on two shapes of prompt and are only valid on them
 - ``multiple_choice``: MMLU-style items, >= 2 ``A.``-``D.`` answer lines at the end;
 - ``word_problem``: GSM8K-style arithmetic stories: one paragraph of prose, at most
   ``WP_MAX_CHARS``, a quantity (digits or a number word), a question (or "calculate / find ..."), no
-  code, not an instruction to write, explain or role-play, and no proof, derivation or
-  logic-puzzle words.
+  code, not an instruction to write, explain or role-play, and no words asking
+  for a proof, a deduction, an explanation or an analysis.
 
 Everything else is ``chat`` (writing, roleplay, extraction, open questions, coding,
 reasoning, STEM explanations): the chat part (:mod:`.chat`) scores it by category. Each
@@ -68,13 +68,16 @@ CHAT_OPENERS = frozenset(
         "hello",
     ]
 )
-# a word problem asks for a number; a prompt that asks for a proof, a derivation or a
-# deduction is not one, even with numbers in it (none of these words is in GSM8K)
+# a word problem asks for a number; a prompt that asks for a proof, a derivation, a
+# deduction, an explanation or an analysis is not one, even with numbers in it (none of
+# these words occurs in GSM8K)
 NOT_ARITHMETIC = _words(
     "derive prove proof deduce deduction riddle knight knights knave knaves clue clues "
-    "logic logical theorem lemma"
+    "logic logical theorem lemma explain explanation discuss identify analyze analyse "
+    "negotiate trends themes significant statistically reasoning reason why strategy "
+    "suggest describe evaluate consider review here"
 )
-CODE_HINTS = ("```", "{", "def ", "=>", "#include", "()", "</", "import ")
+CODE_HINTS = ("`", "{", "def ", "=>", "#include", "()", "</", "import ")
 NUMBER_WORDS = F.NUMBER_WORDS | _words(
     "zero thirteen fourteen fifteen sixteen seventeen eighteen nineteen thirty forty fifty "
     "hundred million halves thirds fourths fifths quarters once"
