@@ -19,8 +19,8 @@ import uvicorn
 from django.conf import settings
 
 from bench.fast_upstream import Canned, serve_protocol
-from routing import catalog, records, state
 from routerlab.data import is_gsm8k_test
+from routing import catalog, records, state
 from routing.models import ApiKey, Model, Provider
 from tests.fake_upstream import FakeUpstream
 
