@@ -38,7 +38,16 @@ def _bool(text: str) -> bool:
     return text == "True"
 
 
+class DataMissing(FileNotFoundError):
+    """A RouteLLM data file is not where the loaders look (one line says which and why)."""
+
+
 def _read(file: Path, default_domain: str) -> list[Row]:
+    if not file.is_file():
+        raise DataMissing(
+            f"RouteLLM data missing: {file} not found (expected ../shared/data/routellm next "
+            f"to the repository, or set {ENV_VAR})"
+        )
     with file.open(newline="", encoding="utf-8") as fh:
         return [
             Row(
