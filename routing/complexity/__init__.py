@@ -127,9 +127,6 @@ class HeuristicEstimator:
         return ComplexityScore(round(_clamp(value), 6), feats, self.name)
 
 
-_HEURISTIC = HeuristicEstimator()
-
-
 class LengthEstimator:
     """Baseline: longer prompts score higher (log characters, saturating at 20k)."""
 
@@ -210,8 +207,7 @@ def score_with(
 def chat_score(prompt: str, label: str) -> ComplexityScore:
     category, value, feats = chat.score(prompt)
     if category is None:  # no chat category fits: the seed heuristic, named as such
-        fallback = _HEURISTIC.score(prompt)
-        return ComplexityScore(fallback.value, fallback.features, label, HEURISTIC_PART)
+        return ComplexityScore(value, feats, label, HEURISTIC_PART)
     return ComplexityScore(round(value, 6), feats, label, f"{CHAT_PART}:{category}")
 
 

@@ -16,8 +16,10 @@ terms:
    cases, step by step), explicit constraints, several questions, code and math marks;
    words that ask for something simple (briefly, a short, for a child) pull it down.
 
-A prompt with no category cue at all is scored by the seed heuristic (the ``heuristic``
-fallback part). Everything runs over the first ``WINDOW`` characters.
+A prompt with no category cue at all is scored by the seed heuristic alone (the
+``heuristic`` fallback part; over the first ``WINDOW`` characters, like everything here, so
+a long prompt costs no more than a short one: below ``WINDOW`` characters the value is
+exactly ``HeuristicEstimator``'s).
 """
 
 from __future__ import annotations
@@ -35,11 +37,12 @@ def _words(text: str) -> frozenset[str]:
 
 CATEGORIES: dict[str, frozenset[str]] = {
     "coding": _words(
-        "code coding program programming function python javascript typescript java rust golang "
-        "c++ sql regex script api bug debug compile compiler implement implementation class "
-        "method algorithm recursion recursive refactor unittest pytest async thread threads "
-        "lock mutex dockerfile kubernetes bash html css json parser array hashmap "
-        "binary tree graph dijkstra runtime"
+        # specific to code: generic words (class, method, tree, program, lock) are left out
+        "code coding programming function python javascript typescript java rust golang "
+        "c++ sql regex api debug debugging compile compiler implement implementation "
+        "refactor unittest pytest async mutex dockerfile kubernetes bash html css parser "
+        "hashmap dijkstra recursion recursive algorithm bug bugs crash crashes traceback "
+        "stacktrace exception typeerror segfault"
     ),
     "math": _words(
         "prove proof theorem lemma integral derivative equation equations solve polynomial "
@@ -63,7 +66,7 @@ CATEGORIES: dict[str, frozenset[str]] = {
         "categorise tabulate entities keywords csv json yaml"
     ),
     "writing": _words(
-        "write rewrite poem poetry haiku sonnet limerick essay story blog email letter "
+        "write rewrite translate translation poem poetry haiku sonnet limerick essay story blog email letter "
         "tweet slogan lyrics song speech draft compose paraphrase rephrase proofread "
         "toast caption"
     ),
@@ -98,6 +101,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "big-o",
         "big o",
         "linked list",
+        "binary search",
+        "search tree",
         "o(n",
         "o(1)",
     ),
@@ -165,16 +170,17 @@ def category(text: str, tokens: set[str]) -> str | None:
 
 
 def score(prompt: str) -> tuple[str | None, float, dict[str, float]]:
-    """(category or None, score in [0, 1], header features) of a chat prompt."""
+    """(category, score in [0, 1], header features) of a chat prompt; with no category,
+    (None, the seed heuristic's value, its features)."""
     body = prompt[:WINDOW]
     text = body.lower()
     words = text.split()
     tokens = {w.strip(F.PUNCT) for w in words}
     cat = category(text, tokens)
-    if cat is None:
-        return None, 0.0, {}
     n_words = len(words) * (len(prompt) / len(body) if body else 1.0)
     seed = _seed_heuristic(body, tokens, n_words)
+    if cat is None:  # the fallback: the seed heuristic alone (same value below WINDOW chars)
+        return None, round(seed, 6), {"words": float(round(n_words)), "seed": round(seed, 3)}
     hard = min(1.0, _hits(text, tokens, HARD_WORDS, HARD_PHRASES) / 2)
     constraints = min(1.0, _hits(text, tokens, CONSTRAINT_WORDS, CONSTRAINT_PHRASES) / 3)
     easy = min(1.0, _hits(text, tokens, EASY_WORDS, EASY_PHRASES) / 2)

@@ -4,7 +4,7 @@ The learned parts were fitted on two shapes of prompt and are only valid on them
 
 - ``multiple_choice``: MMLU-style items, >= 2 ``A.``-``D.`` answer lines at the end;
 - ``word_problem``: GSM8K-style arithmetic stories: one paragraph of prose, at most
-  ``WP_MAX_CHARS``, a quantity (digits or a number word), a question (or "calculate / find ..."), no
+  ``WP_MAX_CHARS``, a quantity (digits, or number words and a question for an amount), a question (or "calculate / find ..."), no
   code, not an instruction to write, explain or role-play, and no words asking
   for a proof, a deduction, an explanation or an analysis.
 
@@ -38,6 +38,12 @@ ASK_WORDS = ("how ", "what ", "calculate", "find ", "determine", "compute", "whi
 CHAT_OPENERS = frozenset(
     [
         "write",
+        "compute",
+        "calculate",
+        "solve",
+        "simplify",
+        "evaluate",
+        "find",
         "compose",
         "draft",
         "explain",
@@ -77,7 +83,8 @@ NOT_ARITHMETIC = _words(
     "negotiate trends themes significant statistically reasoning reason why strategy "
     "suggest describe evaluate consider review here"
 )
-CODE_HINTS = ("`", "{", "def ", "=>", "#include", "()", "</", "import ")
+AMOUNT_ASKS = ("how many", "how much", "total", "average")
+CODE_HINTS = ("`", "{", "[", "def ", "=>", "#include", "()", "</", "import ")
 NUMBER_WORDS = F.NUMBER_WORDS | _words(
     "zero thirteen fourteen fifteen sixteen seventeen eighteen nineteen thirty forty fifty "
     "hundred million halves thirds fourths fifths quarters once"
@@ -98,8 +105,9 @@ def is_word_problem(prompt: str) -> bool:
     tokens = {w.strip(F.PUNCT) for w in low.replace("-", " ").split()}
     if NOT_ARITHMETIC & tokens:
         return False
-    if not QUANTITY_RE.search(text) and not NUMBER_WORDS & tokens:
-        return False
+    if not QUANTITY_RE.search(text):  # numbers in words only: it must ask for an amount
+        if not NUMBER_WORDS & tokens or not any(q in low for q in AMOUNT_ASKS):
+            return False
     return "?" in text or any(w in low for w in ASK_WORDS)
 
 

@@ -16,6 +16,9 @@ from routing.complexity import (
 from routing.complexity import shapes as S
 
 CHAT_PROMPTS = {
+    "What is a binary search tree and how do I balance one?": "coding",
+    "Compute the eigenvalues of [[2,1],[1,2]].": "math",
+    "A/B test: 4.1% (n=12,000) vs 3.8% (n=12,500). Is it statistically significant?": "math",
     "Write a poem about the 3 seasons I love. How long should it be?": "writing",
     "Prove that for every integer n >= 1, 1 + 2 + ... + n = n(n+1)/2.": "math",
     "def add(a, b):\n    return a + b\n\nWhy does add(1, '2') fail? Fix it.": "coding",
