@@ -105,9 +105,9 @@ def is_word_problem(prompt: str) -> bool:
     tokens = {w.strip(F.PUNCT) for w in low.replace("-", " ").split()}
     if NOT_ARITHMETIC & tokens:
         return False
-    if not QUANTITY_RE.search(text):  # numbers in words only: it must ask for an amount
-        if not NUMBER_WORDS & tokens or not any(q in low for q in AMOUNT_ASKS):
-            return False
+    in_words = NUMBER_WORDS & tokens and any(q in low for q in AMOUNT_ASKS)
+    if not QUANTITY_RE.search(text) and not in_words:  # number words: must ask for an amount
+        return False
     return "?" in text or any(w in low for w in ASK_WORDS)
 
 
