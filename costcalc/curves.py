@@ -80,7 +80,7 @@ def traffic_shapes(start: Any, end: Any) -> dict[str, int]:
     name the estimator part that scored them."""
     from routing.complexity import ComplexityScore
     from routing.models import UsageRecord
-    from routing.policies import decision_part
+    from routing.engine.policies import decision_part
 
     decisions = UsageRecord.objects.filter(
         created_at__date__gte=start, created_at__date__lte=end, complexity_score__isnull=False

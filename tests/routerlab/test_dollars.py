@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 
 from routerlab.evaluate import add_dollars, dollar_curve, dollars_table
 from routing import catalog
-from routing.pricing import list_prices
+from routing.catalog.pricing import list_prices
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from routing import records
+from routing.transport import records
 from routing.complexity import get_estimator
 from routing.models import Route, RouteTarget, UsageRecord
 
