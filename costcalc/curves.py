@@ -79,8 +79,8 @@ def traffic_shapes(start: Any, end: Any) -> dict[str, int]:
     """Prompt shapes of the period's complexity-routed requests, as their recorded decisions
     name the estimator part that scored them."""
     from routing.complexity import ComplexityScore
-    from routing.models import UsageRecord
     from routing.engine.policies import decision_part
+    from routing.models import UsageRecord
 
     decisions = UsageRecord.objects.filter(
         created_at__date__gte=start, created_at__date__lte=end, complexity_score__isnull=False

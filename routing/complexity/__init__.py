@@ -150,13 +150,18 @@ def configured_model() -> str:
         return ""
 
 
-@lru_cache(maxsize=4)
 def load_model(path: str | None = None) -> LinearModel | SplitModel:
-    """The learned model artefact (v2/v3 split or v1 linear), parsed once per process per path."""
-    file = Path(path or configured_model() or ARTEFACT)
-    if not file.exists():
+    """The learned model artefact (v2/v3 split or v1 linear): ``path``, else the
+    ``SWITCHYARD_COMPLEXITY_MODEL`` setting, else the shipped one; parsed once per process
+    per file."""
+    return _load(str(Path(path or configured_model() or ARTEFACT).resolve()))
+
+
+@lru_cache(maxsize=4)
+def _load(file: str) -> LinearModel | SplitModel:
+    if not Path(file).exists():
         raise FileNotFoundError(f"{file} missing: run `manage.py train_router` to build it")
-    return load_any(file)
+    return load_any(Path(file))
 
 
 class LearnedEstimator:

@@ -132,6 +132,38 @@ def test_evaluate_router_json_reports_every_baseline(tiny_data, tmp_path):
     assert learned["apgr"] == pytest.approx(metrics.apgr(shipped, weak, strong))
 
 
+def test_evaluate_router_reports_per_part_and_per_shape(tiny_data, tmp_path):
+    """Each data set says which parts scored its rows (rows, shape, APGR), and the chat
+    shape, which has no labels, gets the sanity suite, the agreement with the heuristic and
+    the labelled proxies, printed in the text table as well."""
+    out = io.StringIO()
+    call_command(
+        "evaluate_router", data=str(tiny_data), folds=2, json=True, no_dollars=True,
+        curves=str(tmp_path / "c.json"), stdout=out,
+    )  # fmt: skip
+    result = json.loads(out.getvalue())
+    gsm, mmlu = result["datasets"]["gsm8k-test"], result["datasets"]["mmlu-heldout-subjects"]
+    assert (gsm["shape"], mmlu["shape"]) == ("word_problem", "multiple_choice")
+    assert "Mixtral-8x7B vs GPT-4" in gsm["source"]
+    parts = {**gsm["parts"], **mmlu["parts"]}
+    assert sum(p["rows"] for p in gsm["parts"].values()) == gsm["rows"]
+    assert sum(p["rows"] for p in mmlu["parts"].values()) == mmlu["rows"]
+    assert parts["multiple-choice"]["shape"] == "multiple_choice"
+    assert 0 < parts["multiple-choice"]["apgr"] < 2
+    chat = result["chat"]
+    assert chat["sanity"]["learned"]["required_ok"] == chat["sanity"]["learned"]["required"]
+    assert chat["sanity"]["length"]["failed"]
+    assert chat["heuristic_agreement"]["heuristic"] == pytest.approx(1.0)
+    assert set(chat["proxies"]) == {"mmlu-stems", "gsm8k-test"}
+    text = io.StringIO()
+    call_command(
+        "evaluate_router", data=str(tiny_data), folds=2, no_dollars=True,
+        curves=str(tmp_path / "c.json"), stdout=text,
+    )  # fmt: skip
+    assert "learned part multiple-choice" in text.getvalue()
+    assert "sanity learned    required pairs 360/360" in text.getvalue()
+
+
 def test_training_rebuilds_the_shipped_artefact_byte_for_byte(tmp_path):
     """train_router's fit on the shared data gives exactly the committed learned_v3.json."""
     rebuilt = tmp_path / ARTEFACT.name

@@ -11,9 +11,9 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from routing.transport import records
 from routing.complexity import get_estimator
 from routing.models import Route, RouteTarget, UsageRecord
+from routing.transport import records
 
 pytestmark = pytest.mark.usefixtures("providers", "fast_timeouts")
 CHEAP, STRONG = "fakeai/gpt-4o-mini", "fakeai/gpt-4o"

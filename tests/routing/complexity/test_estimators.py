@@ -93,6 +93,21 @@ def test_v1_linear_artefacts_still_load(tmp_path):
     )
 
 
+def test_the_artefact_setting_is_read_through_django_settings(tmp_path, settings):
+    """SWITCHYARD_COMPLEXITY_MODEL is a setting (from the environment): a v1 artefact there
+    is what a fresh learned estimator loads."""
+    v1 = get_estimator("learned").model.mc
+    path = tmp_path / "v1.json"
+    v1.save(path)
+    assert settings.SWITCHYARD_COMPLEXITY_MODEL == ""  # the shipped artefact by default
+    settings.SWITCHYARD_COMPLEXITY_MODEL = str(path)
+    assert LearnedEstimator().model == v1
+    assert LearnedEstimator().label == "learned-v1"
+    settings.SWITCHYARD_COMPLEXITY_MODEL = str(tmp_path / "nope.json")
+    with pytest.raises(FileNotFoundError, match="train_router"):
+        LearnedEstimator()
+
+
 def test_word_problem_features_are_finite_and_bounded():
     for prompt in [*PROMPTS, WORD_PROBLEM, "1,,2 and 3.5% of $1,000,000 or 1/2", "9" * 5000]:
         raw = F.word_problem_features(prompt)
