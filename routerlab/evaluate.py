@@ -101,11 +101,11 @@ def chat_checks(mmlu: list[Row], gsm_test: list[Row]) -> dict[str, Any]:
     prompts = [c.prompt for c in sanity.CASES]
     heuristic = [get_estimator("heuristic").score(p).value for p in prompts]
     for name in ("learned", "heuristic", "length"):
-        est = get_estimator(name)
-        res = sanity.run(lambda p, est=est: est.score(p).value)
+        values = [get_estimator(name).score(p).value for p in prompts]
+        by_prompt = dict(zip(prompts, values))
+        res = sanity.run(by_prompt.__getitem__)
         out["sanity"][name] = {k: v for k, v in res.items() if k != "failed"}
         out["sanity"][name]["failed"] = [list(pair) for pair in res["failed"]]
-        values = [est.score(p).value for p in prompts]
         out["heuristic_agreement"][name] = sanity.spearman(values, heuristic)
     stems = [Row(strip_choices(r.prompt), r.weak_correct, r.strong_correct, r.domain) for r in mmlu]
     for label, rows in (("mmlu-stems", stems), ("gsm8k-test", gsm_test)):
