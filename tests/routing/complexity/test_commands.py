@@ -52,6 +52,15 @@ def test_complexity_scores_one_row_per_input_row_in_order(tmp_path):
     assert len({r[1] for r in rows[1:]}) > 1
 
 
+def test_complexity_scores_with_part_names_the_part_of_each_row(tmp_path):
+    """--with-part adds the part; the default output stays prompt,score."""
+    rows = _scores(_write_csv(tmp_path / "in.csv", PROMPTS), with_part=True)
+    assert rows[0] == ["prompt", "score", "part"]
+    est = get_estimator("learned")
+    assert [r[2] for r in rows[1:]] == [est.score(p).part for p in PROMPTS]
+    assert {"chat:smalltalk", "multiple-choice", "word-problem"} <= {r[2] for r in rows[1:]}
+
+
 def test_complexity_scores_other_estimator(tmp_path):
     """--estimator picks the baseline to score with."""
     rows = _scores(_write_csv(tmp_path / "in.csv", PROMPTS), estimator="length")
