@@ -159,10 +159,16 @@ def _hits(text: str, tokens: set[str], words: frozenset[str], phrases: tuple[str
     return len(words & tokens) + sum(p in text for p in phrases)
 
 
-def category(text: str, tokens: set[str]) -> str | None:
-    """The MT-Bench category with the most cue hits (ties: ``ORDER``), or None."""
+SMALLTALK_MAX_WORDS = 30  # small talk and one-line trivia are short by nature
+
+
+def category(text: str, tokens: set[str], words: int = 0) -> str | None:
+    """The MT-Bench category with the most cue hits (ties: ``ORDER``), or None; small talk
+    only for prompts of at most ``SMALLTALK_MAX_WORDS`` words."""
     best, best_hits = None, 0
     for name in ORDER:
+        if name == "smalltalk" and words > SMALLTALK_MAX_WORDS:
+            continue
         hits = _hits(text, tokens, CATEGORIES[name], PHRASES[name])
         if hits > best_hits:
             best, best_hits = name, hits
@@ -176,8 +182,8 @@ def score(prompt: str) -> tuple[str | None, float, dict[str, float]]:
     text = body.lower()
     words = text.split()
     tokens = {w.strip(F.PUNCT) for w in words}
-    cat = category(text, tokens)
     n_words = len(words) * (len(prompt) / len(body) if body else 1.0)
+    cat = category(text, tokens, round(n_words))
     seed = _seed_heuristic(body, tokens, n_words)
     if cat is None:  # the fallback: the seed heuristic alone (same value below WINDOW chars)
         return None, round(seed, 6), {"words": float(round(n_words)), "seed": round(seed, 3)}
