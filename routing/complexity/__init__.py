@@ -103,25 +103,12 @@ class HeuristicEstimator:
     def score(self, prompt: str) -> ComplexityScore:
         words = F.plain_words(prompt)
         tokens = {w.strip(F.PUNCT) for w in words}
-        length = min(1.0, math.log1p(len(words)) / math.log(1000))
-        technical = min(1.0, len(TECHNICAL_WORDS & tokens) / 3)
-        reasoning = min(1.0, len(REASONING_WORDS & tokens) / 2)
-        code = min(1.0, sum(prompt.count(m) for m in F.CODE_MARKS) / 5)
-        math_marks = min(1.0, sum(prompt.count(c) for c in F.MATH_CHARS) / 8)
-        questions = min(1.0, max(0, prompt.count("?") - 1) / 3)
-        value = (
-            0.40 * length
-            + 0.20 * technical
-            + 0.10 * reasoning
-            + 0.12 * code
-            + 0.12 * math_marks
-            + 0.06 * questions
-        )
+        value, terms = F.seed_heuristic(prompt, tokens, len(words))
         feats = {
             "words": float(len(words)),
-            "technical": round(technical, 3),
-            "code": round(code, 3),
-            "math": round(math_marks, 3),
+            "technical": round(terms["technical"], 3),
+            "code": round(terms["code"], 3),
+            "math": round(terms["math"], 3),
             "questions": float(prompt.count("?")),
         }
         return ComplexityScore(round(_clamp(value), 6), feats, self.name)

@@ -24,8 +24,6 @@ exactly ``HeuristicEstimator``'s).
 
 from __future__ import annotations
 
-import math
-
 from . import features as F
 
 WINDOW = 4000
@@ -184,7 +182,7 @@ def score(prompt: str) -> tuple[str | None, float, dict[str, float]]:
     tokens = {w.strip(F.PUNCT) for w in words}
     n_words = len(words) * (len(prompt) / len(body) if body else 1.0)
     cat = category(text, tokens, round(n_words))
-    seed = _seed_heuristic(body, tokens, n_words)
+    seed, _ = F.seed_heuristic(body, tokens, n_words)
     if cat is None:  # the fallback: the seed heuristic alone (same value below WINDOW chars)
         return None, round(seed, 6), {"words": float(round(n_words)), "seed": round(seed, 3)}
     hard = min(1.0, _hits(text, tokens, HARD_WORDS, HARD_PHRASES) / 2)
@@ -199,21 +197,3 @@ def score(prompt: str) -> tuple[str | None, float, dict[str, float]]:
         "easy": round(easy, 3),
     }
     return cat, min(1.0, max(0.0, value)), feats
-
-
-def _seed_heuristic(body: str, tokens: set[str], n_words: float) -> float:
-    """The seed heuristic's value (``HeuristicEstimator``) over the scanned window."""
-    length = min(1.0, math.log1p(n_words) / math.log(1000))
-    technical = min(1.0, len(F.TECHNICAL_WORDS & tokens) / 3)
-    reasoning = min(1.0, len(F.REASONING_WORDS & tokens) / 2)
-    code = min(1.0, F._count(body, F.CODE_MARKS) / 5)
-    math_marks = min(1.0, F._count(body, F.MATH_CHARS) / 8)
-    questions = min(1.0, max(0, body.count("?") - 1) / 3)
-    return (
-        0.40 * length
-        + 0.20 * technical
-        + 0.10 * reasoning
-        + 0.12 * code
-        + 0.12 * math_marks
-        + 0.06 * questions
-    )

@@ -7,15 +7,16 @@ import re
 
 import openai
 import pytest
-from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from routing.complexity import get_estimator
 from routing.models import Route, RouteTarget, UsageRecord
 from routing.transport import records
+from tests.routing.tools import test_calibration
 
 pytestmark = pytest.mark.usefixtures("providers", "fast_timeouts")
+staff = test_calibration.staff  # the logged-in admin client fixture
 CHEAP, STRONG = "fakeai/gpt-4o-mini", "fakeai/gpt-4o"
 MC = "Which of the following is NOT a prime?\nA. 2\nB. 3\nC. 9\nD. 11\nAnswer:"
 WORD_PROBLEM = (
@@ -38,13 +39,6 @@ def auto(providers: object) -> Route:
     RouteTarget.objects.create(route=route, position=0, model=CHEAP, max_score=0.4)
     RouteTarget.objects.create(route=route, position=1, model=STRONG)
     return route
-
-
-@pytest.fixture
-def staff(gateway_db: None) -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("admin", "a@example.com", "pw"))
-    return client
 
 
 @pytest.mark.parametrize(("prompt", "part"), CASES)
