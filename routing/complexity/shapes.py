@@ -4,13 +4,14 @@ The learned parts were fitted on two shapes of prompt and are only valid on them
 
 - ``multiple_choice``: MMLU-style items, >= 2 ``A.``-``D.`` answer lines at the end;
 - ``word_problem``: GSM8K-style arithmetic stories: one paragraph of prose, at most
-  ``WP_MAX_CHARS``, a quantity (digits, or number words and a question for an amount), a question (or "calculate / find ..."), no
-  code, not an instruction to write, explain or role-play, and no words asking
-  for a proof, a deduction, an explanation or an analysis.
+  ``WP_MAX_CHARS``, a quantity (digits, or number words and a question for an amount), a
+  question (or "calculate / find ..."), no code, not an instruction to write, explain or
+  role-play, and no words asking for a proof, a deduction, an explanation or an analysis.
 
 Everything else is ``chat`` (writing, roleplay, extraction, open questions, coding,
 reasoning, STEM explanations): the chat part (:mod:`.chat`) scores it by category. Each
-check is a few ``str`` operations over a bounded head of the prompt: cheap on the hot path.
+check is a few ``str`` operations over at most ``WP_MAX_CHARS`` characters (the choices
+check over the last 1,200): cheap on the hot path.
 Every GSM8K prompt in the RouteLLM data passes the word-problem check and every MMLU one
 the multiple-choice check (``tests/routing/complexity/test_shapes.py``).
 """
