@@ -103,7 +103,7 @@ def is_word_problem(prompt: str) -> bool:
     if first in CHAT_OPENERS:
         return False
     low = text.lower()
-    tokens = {w.strip(F.PUNCT) for w in low.replace("-", " ").split()}
+    tokens = set(F.WORD_RE.findall(low))  # one C-level scan; "one-fourth" -> one, fourth
     if NOT_ARITHMETIC & tokens:
         return False
     in_words = NUMBER_WORDS & tokens and any(q in low for q in AMOUNT_ASKS)
