@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("SWITCHYARD_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -90,13 +91,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 
+# Shared state (limits, budgets, the response cache, cooldowns, the config version) goes
+# through routing/guards/state.py, on Redis when set; nothing uses Django's cache framework,
+# so CACHES is left at Django's default.
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
@@ -129,6 +127,13 @@ SWITCHYARD_REQUEST_TIMEOUT = env.float("SWITCHYARD_REQUEST_TIMEOUT", default=120
 SWITCHYARD_UPSTREAM_MAX_CONNECTIONS = env.int("SWITCHYARD_UPSTREAM_MAX_CONNECTIONS", default=1000)
 # Extra CA certificates (PEM) trusted for upstream TLS, e.g. a private CA of a self-hosted model.
 SWITCHYARD_UPSTREAM_CA_FILE = env.str("SWITCHYARD_UPSTREAM_CA_FILE", default="")
+# Which upstream HTTP client serves routing/transport/upstream.py's contract: "fast" (the
+# gateway's own, asyncio + httptools) or "httpx". Their names: upstream.IMPLEMENTATIONS.
+SWITCHYARD_UPSTREAM_CLIENT = env.str("SWITCHYARD_UPSTREAM_CLIENT", default="fast")
+if SWITCHYARD_UPSTREAM_CLIENT not in ("fast", "httpx"):
+    raise ImproperlyConfigured(
+        f"SWITCHYARD_UPSTREAM_CLIENT={SWITCHYARD_UPSTREAM_CLIENT!r}: use 'fast' or 'httpx'."
+    )
 SWITCHYARD_FIRST_TOKEN_TIMEOUT = env.float("SWITCHYARD_FIRST_TOKEN_TIMEOUT", default=30.0)
 SWITCHYARD_STALL_TIMEOUT = env.float("SWITCHYARD_STALL_TIMEOUT", default=30.0)
 SWITCHYARD_TOTAL_DEADLINE = env.float("SWITCHYARD_TOTAL_DEADLINE", default=300.0)

@@ -88,8 +88,8 @@ def _attach_curves(outcome: Outcome, pool: PromptPool) -> None:
         outcome.curves_missing = why
         return
     assert outcome.projection is not None
-    complexity = next(p for p in outcome.projection.policies if p.key == "complexity")
-    outcome.curves = curves_mod.chart_data(loaded, complexity.extra.get("strong_share"))
+    charted = next(p for p in outcome.projection.policies if "strong_share" in p.extra)
+    outcome.curves = curves_mod.chart_data(loaded, charted.extra.get("strong_share"))
     shapes = pool.shapes()
     if outcome.traffic is not None:  # the period's own prompts, where their decisions say
         shapes = curves_mod.traffic_shapes(outcome.traffic.start, outcome.traffic.end) or shapes

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from routing.complexity.shapes import shape_of
-from routing.engine.gateway import score_prompt
+from routing.engine.live import score_prompt
 from routing.tools.prompt_files import jsonl_rows
 
 ESTIMATORS = ("learned", "heuristic", "length")

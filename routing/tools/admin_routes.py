@@ -15,11 +15,12 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
 from routing import catalog
+from routing.catalog.pricing import estimate_tokens
 from routing.catalog.routetable import TARGET_FIELDS, CatalogIndex, route_problems
 from routing.complexity import part_label
-from routing.engine import latency
-from routing.engine.gateway import score_prompt
-from routing.engine.policies import PolicyInput, decision_part, plan_for
+from routing.engine.live import plan_live, score_prompt
+from routing.engine.plan import DEFAULT_OUTPUT_ESTIMATE as DEFAULT_OUTPUT
+from routing.engine.policies import PolicyInput, decision_part
 from routing.errors import GatewayError
 from routing.models import Route, RouteTarget
 from routing.tools.prompt_files import MAX_UPLOAD_BYTES, UploadError, parse_upload
@@ -73,11 +74,11 @@ def dry_run(route: Route, data: dict[str, Any]) -> dict[str, Any]:
         prompt=prompt,
         query_type=(data.get("query_type") or "").lower(),
         max_cost_usd=data.get("max_cost_usd"),
-        input_tokens=max(1, len(prompt) // 4),
+        input_tokens=estimate_tokens(len(prompt)),
         output_tokens=data.get("max_tokens"),
     )
     try:
-        plan = plan_for(inp, snapshot, latency.snapshot(), score_prompt)
+        plan = plan_live(inp, snapshot)
     except GatewayError as err:
         return {"error": err.message}
     attempts = [
@@ -86,7 +87,9 @@ def dry_run(route: Route, data: dict[str, Any]) -> dict[str, Any]:
             "params": a.params,
             "configured": a.model.provider.configured,
             "reason": a.model.provider.reason,
-            "estimate": a.model.estimate_cost(inp.input_tokens, inp.output_tokens or 512),
+            "estimate": a.model.estimate_cost(
+                inp.input_tokens, inp.output_tokens or DEFAULT_OUTPUT
+            ),
         }
         for a in plan.attempts
     ]
@@ -151,7 +154,7 @@ def calibration_scores(route: Route, days: int, sample: Any) -> tuple[list[float
 
     from django.utils import timezone
 
-    from routing.models import UsageRecord
+    from usage.records import complexity_decisions
 
     if sample:
         if sample.size > MAX_UPLOAD_BYTES:
@@ -163,11 +166,8 @@ def calibration_scores(route: Route, days: int, sample: Any) -> tuple[list[float
         scored = [score_prompt(route.estimator, prompt) for _, prompt in rows]
         return [s.value for s in scored], [s.part for s in scored]
     since = timezone.now() - timedelta(days=days)
-    recorded = UsageRecord.objects.filter(
-        route=route.slug, created_at__gte=since, complexity_score__isnull=False
-    ).values_list("complexity_score", "decision")
-    scores = [cast(float, score) for score, _ in recorded]  # isnull=False: no None
-    return scores, [decision_part(decision) for _, decision in recorded]
+    recorded = complexity_decisions(route.slug, since)
+    return [score for score, _ in recorded], [decision_part(d) for _, d in recorded]
 
 
 def part_rows(scores: list[float], parts: list[str], bounds: list[float]) -> list[dict[str, Any]]:
@@ -255,7 +255,7 @@ class RouteAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/routing/route/dry_run.html", context)
 
     def calibrate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        route = get_object_or_404(Route, pk=pk, strategy=Route.Strategy.COMPLEXITY)
+        route = get_object_or_404(Route, pk=pk, strategy="complexity")
         targets = list(route.targets.order_by("position", "id"))
         form = CalibrateForm(request.POST or None, request.FILES or None, targets=len(targets))
         result = None

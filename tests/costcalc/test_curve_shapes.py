@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from routing.models import UsageRecord
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.usefixtures("catalog_db")
 SOURCE = "GSM8K test split, 257 math word problems; RouteLLM labels, Mixtral-8x7B vs GPT-4"

@@ -11,9 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from routing.complexity import get_estimator
-from routing.models import Route, RouteTarget, UsageRecord
+from routing.models import Route, RouteTarget
 from routing.transport import records
 from tests.routing.tools import test_calibration
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.usefixtures("providers", "fast_timeouts")
 staff = test_calibration.staff  # the logged-in admin client fixture
