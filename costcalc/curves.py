@@ -8,6 +8,7 @@ share of requests it sends to its strongest band.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,3 +90,49 @@ def traffic_shapes(start: Any, end: Any) -> dict[str, int]:
             shape = ComplexityScore(0.0, part=part).shape
             counts[shape] = counts.get(shape, 0) + 1
     return counts
+
+def load(path: Path | None = None) -> tuple[Curves | None, str]:
+    """(curves, "") or (None, why they are missing or unreadable)."""
+    file = path or curves_path()
+    if not file.exists():
+        return (
+            None,
+            f"No router evaluation yet ({file.name} not found). Generate it with: {GENERATE}",
+        )
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        datasets = {name: _dataset(b) for name, b in data["datasets"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return (
+            None,
+            f"{file.name} cannot be read ({exc.__class__.__name__}). Regenerate it with: {GENERATE}",
+        )
+    if not datasets:
+        return None, f"{file.name} has no datasets. Regenerate it with: {GENERATE}"
+    return Curves(datasets, str(file)), ""
+
+
+def quality_at(curve: list[list[float]], share: float) -> float:
+    """Quality at a strong-model share, interpolated linearly between the curve's points."""
+    points = sorted(curve)
+    if share <= points[0][0]:
+        return points[0][1]
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        if x0 <= share <= x1:
+            return y0 if x1 == x0 else y0 + (y1 - y0) * (share - x0) / (x1 - x0)
+    return points[-1][1]
+
+
+def chart_data(curves: Curves, strong_share: float | None) -> list[dict[str, Any]]:
+    """Per dataset: the lines to plot and the marked operating point of the live route."""
+    out = []
+    for name, block in curves.datasets.items():
+        learned = block["lines"].get("learned")
+        marker = None
+        if learned is not None and strong_share is not None:
+            quality = quality_at(learned["curve"], strong_share)
+            gap = block["strong"] - block["weak"]
+            kept = (quality - block["weak"]) / gap if gap > 0 else None
+            marker = {"share": strong_share, "quality": quality, "gap_recovered": kept}
+        out.append({"name": name, **block, "marker": marker})
+    return out
