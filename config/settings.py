@@ -151,6 +151,8 @@ SWITCHYARD_ROUTER_CURVES = Path(
         "SWITCHYARD_ROUTER_CURVES", default=str(BASE_DIR / "routing" / "complexity" / "curves.json")
     )
 )
+# The learned complexity artefact the router loads ("" = the one shipped in routing/complexity/).
+SWITCHYARD_COMPLEXITY_MODEL = env.str("SWITCHYARD_COMPLEXITY_MODEL", default="")
 # Response cache TTL for direct model requests (routes set their own); 0 = off.
 SWITCHYARD_CACHE_TTL = env.int("SWITCHYARD_CACHE_TTL", default=0)
 SWITCHYARD_USAGE_FLUSH_SECONDS = env.float("SWITCHYARD_USAGE_FLUSH_SECONDS", default=0.2)

@@ -103,9 +103,20 @@ def complexity(route: RouteEntry, inp: PolicyInput, ctx: Context) -> Choice:
     )
     chosen = route.targets[band]
     features = ", ".join(f"{k}={_fmt(v)}" for k, v in list(score.features.items())[:4])
-    reason = f"complexity={score.value:.2f} ({features}) -> {chosen.model}"
-    extra = {"score": score.value, "features": score.features, "band": band}
+    part = getattr(score, "part", "") or "heuristic"  # which part of the estimator scored it
+    bands = f"band {band + 1}/{len(route.targets)}"
+    reason = f"complexity={score.value:.2f} by {part}, {bands} ({features}) -> {chosen.model}"
+    extra = {"score": score.value, "features": score.features, "band": band, "part": part}
     return Choice([_pick(chosen)], reason, extra)
+
+
+def decision_part(decision: str) -> str:
+    """The estimator part named in a complexity decision ("" when it names none, e.g. an
+    older record)."""
+    head, sep, rest = decision.partition(" by ")
+    if not sep or not head.startswith("complexity="):
+        return ""
+    return rest.split(",", 1)[0]
 
 
 def _fmt(value: Any) -> str:
