@@ -164,6 +164,9 @@ class UsageRecord(models.Model):
     request_id = models.CharField(max_length=40, db_index=True)
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL)
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.API)
+    protocol = models.CharField(
+        max_length=20, default="chat", db_index=True, help_text="The front door: chat | messages."
+    )
     requested_model = models.CharField(max_length=250)
     route = models.CharField(max_length=100, blank=True)
     model = models.CharField(max_length=250, blank=True, help_text="The model that answered.")
