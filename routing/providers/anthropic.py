@@ -152,7 +152,11 @@ def _json_tool(response_format: Any) -> dict[str, Any] | None:
     kind = response_format.get("type")
     if kind == "json_object":
         schema: dict[str, Any] = {"type": "object", "additionalProperties": True}
-        return {"name": JSON_TOOL, "description": "Answer with a JSON object.", "input_schema": schema}
+        return {
+            "name": JSON_TOOL,
+            "description": "Answer with a JSON object.",
+            "input_schema": schema,
+        }
     if kind == "json_schema":
         spec = response_format.get("json_schema") or {}
         schema = spec.get("schema") or {"type": "object"}
@@ -164,7 +168,8 @@ def _json_tool(response_format: Any) -> dict[str, Any] | None:
 def _refuse_unsupported(body: dict[str, Any], stream: bool) -> None:
     if body.get("logprobs") or body.get("top_logprobs"):
         raise UpstreamError(
-            "bad_request", "Anthropic models do not return logprobs: send the request without.",
+            "bad_request",
+            "Anthropic models do not return logprobs: send the request without.",
             400,
         )
     if stream and (body.get("n") or 1) > 1:
@@ -319,9 +324,9 @@ class AnthropicAdapter(Adapter):
             return completion
         n = int(body.get("n") or 1)
         payload = to_anthropic(model, body, stream=False)
-        json_tool = "response_format" in body and payload.get("tool_choice", {}).get(
-            "name"
-        ) == JSON_TOOL
+        json_tool = (
+            "response_format" in body and payload.get("tool_choice", {}).get("name") == JSON_TOOL
+        )
         calls = [self._message(model, payload, _headers(model), read_timeout) for _ in range(n)]
         answers = await asyncio.gather(*calls)
         parts = [self._translate(model, data, json_tool) for data in answers]
@@ -398,4 +403,3 @@ def _with_native(chunks: list[Chunk], event: str | None, raw: str) -> list[Chunk
         chunks = [Chunk(data={})]
     chunks[0].extra["native"] = (event or "", raw)
     return chunks
-
