@@ -40,7 +40,8 @@ class CatalogIndex:
             else:
                 target[model.public_id] = model.context_window
         for alias in Alias.objects.select_related("model__provider"):
-            index.aliases[alias.name.lower()] = alias.model.public_id
+            if alias.destination:
+                index.aliases[alias.name.lower()] = alias.destination
         return index
 
     def problem(self, name: str) -> str | None:

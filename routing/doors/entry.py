@@ -2,7 +2,8 @@
 everything else (admin, playground, tools, /metrics, the simulator) by Django.
 
 Django's handler runs each request's middleware and signal work through thread hops; the
-API needs none of it, so this adapter reads the body, calls `openai_chat.handle`, and writes
+API needs none of it, so this adapter reads the body, calls the door's `handle` (picked by
+routing/doors/table.py), and writes
 the reply itself, cancelling the work when the client disconnects (as Django does).
 """
 
@@ -14,7 +15,8 @@ from typing import Any
 
 from django.conf import settings
 
-from routing.doors import openai_chat
+from routing.doors import table
+from routing.doors.base import Reply
 from routing.doors.middleware import SAFE_ID
 from routing.engine.context import new_request_id
 
@@ -42,7 +44,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return None if too_big else b"".join(parts)
 
 
-def _start(reply: openai_chat.Reply) -> MutableMapping[str, Any]:
+def _start(reply: Reply) -> MutableMapping[str, Any]:
     headers = [(b"content-type", reply.content_type.encode())]
     headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
     if reply.stream is None:
@@ -50,7 +52,7 @@ def _start(reply: openai_chat.Reply) -> MutableMapping[str, Any]:
     return {"type": "http.response.start", "status": reply.status, "headers": headers}
 
 
-async def _send_reply(reply: openai_chat.Reply, send: Send) -> None:
+async def _send_reply(reply: Reply, send: Send) -> None:
     await send(_start(reply))
     if reply.stream is None:
         await send({"type": "http.response.body", "body": reply.body})
@@ -108,7 +110,7 @@ async def serve_api(scope: Scope, receive: Receive, send: Send) -> None:
 async def _answer(
     scope: Scope, headers: dict[str, str], body: bytes | None, request_id: str, send: Send
 ) -> None:
-    reply = await openai_chat.handle(scope["method"], scope["path"], headers, body, request_id)
+    reply = await table.handle(scope["method"], scope["path"], headers, body, request_id)
     await _send_reply(reply, send)
 
 
