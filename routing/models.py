@@ -66,10 +66,20 @@ class Provider(models.Model):
 class Model(models.Model):
     """One model of one provider, priced from genai-prices."""
 
+    class Kind(models.TextChoices):
+        CHAT = "chat", "Chat"
+        EMBEDDING = "embedding", "Embeddings"
+
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="models")
     model_id = models.CharField(max_length=200, help_text="The provider's own model id.")
     display_name = models.CharField(max_length=200, blank=True)
     enabled = models.BooleanField(default=True)
+    kind = models.CharField(
+        max_length=20, choices=Kind.choices, default=Kind.CHAT, help_text="What the model serves."
+    )
+    dimensions = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Embedding models: the length of their vectors."
+    )
     context_window = models.PositiveIntegerField(null=True, blank=True)
     input_price = models.DecimalField(
         max_digits=12, decimal_places=6, null=True, blank=True, help_text="USD per 1M input tokens."
@@ -164,6 +174,9 @@ class UsageRecord(models.Model):
     request_id = models.CharField(max_length=40, db_index=True)
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL)
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.API)
+    protocol = models.CharField(
+        max_length=20, default="chat", help_text="The front door: chat, embeddings, responses..."
+    )
     requested_model = models.CharField(max_length=250)
     route = models.CharField(max_length=100, blank=True)
     model = models.CharField(max_length=250, blank=True, help_text="The model that answered.")

@@ -99,6 +99,23 @@ SIM_MODELS: tuple[tuple[str, str, float], ...] = (
     ("smart", "openai:gpt-4o", 0.8),
 )
 
+# The simulator's embedding model: deterministic vectors, priced as OpenAI's small one.
+SIM_EMBEDDING = ("embed", "openai:text-embedding-3-small", 256)
+
+# Embedding models of built-in providers: (provider slug, model id, genai-prices reference,
+# native vector length). The length is a fact of the model, not a price; prices come from
+# genai-prices ("" when it has none: listed, flagged unpriced).
+EMBEDDING_MODELS: tuple[tuple[str, str, str, int], ...] = (
+    ("openai", "text-embedding-3-small", "openai:text-embedding-3-small", 1536),
+    ("openai", "text-embedding-3-large", "openai:text-embedding-3-large", 3072),
+    ("openai", "text-embedding-ada-002", "openai:text-embedding-ada-002", 1536),
+    ("mistral", "mistral-embed", "mistral:mistral-embed", 1024),
+    ("mistral", "codestral-embed-2505", "mistral:codestral-embed-2505", 1536),
+    ("google", "gemini-embedding-001", "google:gemini-embedding-001", 3072),
+    ("together", "BAAI/bge-large-en-v1.5", "", 1024),
+    ("together", "BAAI/bge-base-en-v1.5", "", 768),
+)
+
 ALIASES: dict[str, str] = {
     "deepseek-ai/DeepSeek-V3": "deepseek/deepseek-chat",
     "deepseek-ai/DeepSeek-R1": "deepseek/deepseek-reasoner",

@@ -1,49 +1,32 @@
-"""The OpenAI-compatible API (/v1/models, /v1/chat/completions), free of any web framework.
+"""The OpenAI chat door (/v1/chat/completions, /v1/models), free of any web framework.
 
-`handle()` takes the method, path, lower-cased headers and body and returns a `Reply`.
-Two thin adapters serve it: the raw ASGI fast path (routing/doors/entry.py, what uvicorn runs)
-and a Django view (routing/doors/django_views.py, for Django's own test client and tools).
+Its paths are registered in the /v1 table (routing/doors/v1.py), which the raw ASGI fast path
+(routing/doors/entry.py, what uvicorn runs) and a Django view (routing/doors/django_views.py)
+both serve.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from routing.catalog import ModelEntry
+from routing.doors import v1
+from routing.doors.replies import Reply, cost_header, gateway_headers, json_reply
+from routing.doors.v1 import Request
 from routing.engine import gateway
 from routing.engine.context import CallContext
 from routing.engine.gateway import StreamSession
-from routing.errors import GatewayError, invalid, model_not_found
+from routing.errors import invalid, model_not_found
 from routing.guards.cache import directives
 from routing.guards.keys import authenticate_header
 from routing.providers import UpstreamError
 from routing.schemas import ChatRequest, parse_chat_request
 
 log = logging.getLogger("switchyard.api")
-JSON = "application/json"
-TOO_LARGE = GatewayError(413, "The request body is too large.", code="request_too_large")
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    stream: AsyncIterator[bytes] | None = None
-    content_type: str = JSON
-
-
-def error_reply(err: GatewayError) -> Reply:
-    return Reply(err.status, dict(err.headers), orjson.dumps(err.payload()))
-
-
-def json_reply(data: Any, headers: dict[str, str] | None = None) -> Reply:
-    return Reply(200, headers or {}, orjson.dumps(data))
 
 
 def model_object(model: ModelEntry) -> dict[str, Any]:
@@ -64,6 +47,8 @@ def model_object(model: ModelEntry) -> dict[str, Any]:
         },
         "simulated": model.simulated,
         "region": model.region,
+        "kind": model.kind,
+        **({"dimensions": model.dimensions} if model.kind == "embedding" else {}),
     }
 
 
@@ -88,23 +73,6 @@ def _query_type(headers: Mapping[str, str], chat: ChatRequest) -> str:
     return value or ""
 
 
-def _headers(ctx: CallContext) -> dict[str, str]:
-    headers = {
-        "x-switchyard-attempts": str(len(ctx.attempts)),
-        "x-switchyard-cache": "hit" if ctx.cache_hit else "miss",
-    }
-    if ctx.model is not None:
-        headers["x-switchyard-model"] = ctx.model.id
-    if ctx.route:
-        headers["x-switchyard-route"] = ctx.route
-    if ctx.decision:
-        headers["x-switchyard-decision"] = ctx.decision.encode("ascii", "replace").decode()
-    if ctx.cache_hit and ctx.saved_usd is not None:
-        headers["x-switchyard-saved-usd"] = f"{ctx.saved_usd:.8f}"
-    headers.update(ctx.limit_headers)
-    return headers
-
-
 async def chat_completions(headers: Mapping[str, str], body: bytes, request_id: str) -> Reply:
     key, snapshot = await authenticate_header(headers.get("authorization", ""))
     chat = parse_chat_request(body)
@@ -120,7 +88,11 @@ async def chat_completions(headers: Mapping[str, str], body: bytes, request_id: 
     if chat.stream:
         session = await gateway.open_stream(chat, snapshot, ctx, key)
         include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
-        stream_headers = {**_headers(ctx), "cache-control": "no-cache", "x-accel-buffering": "no"}
+        stream_headers = {
+            **gateway_headers(ctx),
+            "cache-control": "no-cache",
+            "x-accel-buffering": "no",
+        }
         return Reply(
             200,
             stream_headers,
@@ -128,9 +100,8 @@ async def chat_completions(headers: Mapping[str, str], body: bytes, request_id: 
             content_type="text/event-stream",
         )
     completion = await gateway.complete(chat, snapshot, ctx, key)
-    cost = ctx.cost()
-    reply_headers = _headers(ctx)
-    reply_headers["x-switchyard-cost-usd"] = f"{cost:.8f}" if cost is not None else "unknown"
+    reply_headers = gateway_headers(ctx)
+    reply_headers["x-switchyard-cost-usd"] = cost_header(ctx)
     judge = completion.body.get("switchyard", {}).get("judge")
     if judge and judge.get("choice") is not None:
         reply_headers["x-switchyard-judge-choice"] = str(judge["choice"])
@@ -184,38 +155,18 @@ async def sse(session: StreamSession, include_usage: bool) -> AsyncIterator[byte
     yield b"".join(held)
 
 
-ROUTES: dict[str, tuple[str, ...]] = {"/v1/chat/completions": ("POST",), "/v1/models": ("GET",)}
+async def _chat(request: Request) -> Reply:
+    return await chat_completions(request.headers, request.body, request.request_id)
 
 
-async def _route(
-    method: str, path: str, headers: Mapping[str, str], body: bytes, request_id: str
-) -> Reply:
-    allowed = ROUTES.get(path) or (
-        ("GET",) if path.startswith("/v1/models/") and path != "/v1/models/" else None
-    )
-    if allowed is None:
-        raise GatewayError(404, f"Unknown endpoint: {method} {path}.", code="unknown_url")
-    if method not in allowed:
-        raise GatewayError(405, f"Method {method} is not allowed here.")
-    if path == "/v1/chat/completions":
-        return await chat_completions(headers, body, request_id)
-    if path == "/v1/models":
-        return await models(headers)
-    return await model_detail(headers, path[len("/v1/models/") :])
+async def _models(request: Request) -> Reply:
+    return await models(request.headers)
 
 
-async def handle(
-    method: str, path: str, headers: Mapping[str, str], body: bytes | None, request_id: str
-) -> Reply:
-    """Answer one /v1 request; every failure becomes OpenAI's error envelope."""
-    try:
-        if body is None:
-            raise TOO_LARGE
-        reply = await _route(method, path, headers, body, request_id)
-    except GatewayError as err:
-        reply = error_reply(err)
-    except Exception:
-        log.exception("unexpected error in %s", path)
-        reply = error_reply(GatewayError(500, "Internal error in Switchyard.", "server_error"))
-    reply.headers["x-request-id"] = request_id
-    return reply
+async def _model(request: Request) -> Reply:
+    return await model_detail(request.headers, request.params[0])
+
+
+v1.route("/v1/chat/completions", POST=_chat)
+v1.route("/v1/models", GET=_models)
+v1.route("/v1/models/(.+)", GET=_model)

@@ -49,6 +49,7 @@ class CallContext:
     requested_model: str
     api_key_id: int | None = None
     source: str = "api"
+    protocol: str = "chat"  # the front door: chat | embeddings | responses | completions
     stream: bool = False
     query_type: str = ""
     request_id: str = field(default_factory=new_request_id)
@@ -120,6 +121,7 @@ class CallContext:
             "request_id": self.request_id,
             "api_key_id": self.api_key_id,
             "source": self.source,
+            "protocol": self.protocol,
             "requested_model": self.requested_model[:250],
             "route": self.route,
             "model": self.model.id if self.model else "",

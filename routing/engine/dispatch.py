@@ -273,3 +273,9 @@ def fill_estimates(ctx: CallContext, messages: list[Any]) -> None:
             output_tokens=ctx.usage.output_tokens,
             estimated=True,
         )
+
+
+async def call(plan: Plan, ctx: CallContext, op: Callable[[Attempt], Awaitable[T]]) -> T:
+    """Run `op` over the plan's attempts (retries, fallback, deadlines, cooldown): for doors
+    whose upstream call is not a chat completion (embeddings, native relays)."""
+    return await _run(plan, ctx, op)

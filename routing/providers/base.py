@@ -75,6 +75,12 @@ class Adapter(ABC):
         self, model: ModelEntry, body: dict[str, Any], read_timeout: float
     ) -> AsyncIterator[Chunk]: ...
 
+    async def embed(
+        self, model: ModelEntry, body: dict[str, Any], read_timeout: float
+    ) -> Completion:
+        """OpenAI's /v1/embeddings; protocols without embeddings refuse it."""
+        raise UpstreamError("bad_request", f"{model.provider.name} does not serve embeddings.", 400)
+
 
 def scrub(text: str, secret: str) -> str:
     """Remove the provider key (and anything that looks like a key) from upstream text."""

@@ -59,6 +59,16 @@ class OpenAIAdapter(Adapter):
         data["model"] = model.id
         return Completion(body=data, usage=TokenUsage.from_openai(data.get("usage")))
 
+    async def embed(
+        self, model: ModelEntry, body: dict[str, Any], read_timeout: float
+    ) -> Completion:
+        payload = {**body, "model": model.model_id}
+        data = await post_json(model, "/embeddings", payload, read_timeout)
+        if not isinstance(data.get("data"), list):
+            raise UpstreamError("malformed", f"{model.provider.name}: response has no data.")
+        data["model"] = model.id
+        return Completion(body=data, usage=TokenUsage.from_openai(data.get("usage")))
+
     async def stream(
         self, model: ModelEntry, body: dict[str, Any], read_timeout: float
     ) -> AsyncIterator[Chunk]:
@@ -84,6 +94,23 @@ class OpenAIAdapter(Adapter):
                     raise UpstreamError("connection", f"{model.provider.name}: stream ended early.")
         except Exception as exc:  # noqa: BLE001 - classified, or re-raised if unknown
             raise classify_exception(exc) from None
+
+
+async def post_json(
+    model: ModelEntry, path: str, payload: dict[str, Any], read_timeout: float
+) -> dict[str, Any]:
+    """POST a JSON body to one of the provider's OpenAI endpoints; the JSON object back."""
+    url = f"{model.provider.base_url}{path}"
+    try:
+        response = await http.post(url, orjson.dumps(payload), _headers(model), read_timeout)
+        if response.status >= 400:
+            await _raise_for_status(model, response.status, response.text, response.headers)
+        data = orjson.loads(response.body)
+    except Exception as exc:  # noqa: BLE001 - classified, or re-raised if unknown
+        raise classify_exception(exc) from None
+    if not isinstance(data, dict):
+        raise UpstreamError("malformed", f"{model.provider.name}: response is not an object.")
+    return data
 
 
 def _parse_chunk(model: ModelEntry, raw: str) -> Chunk:
