@@ -16,7 +16,7 @@ import orjson
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from routing.catalog import Snapshot
+from routing.catalog import KeyEntry, Snapshot
 from routing.doors import v1
 from routing.doors.replies import Reply, cost_header, gateway_headers, json_reply
 from routing.doors.v1 import Request
@@ -89,10 +89,7 @@ def parse(raw: bytes) -> EmbeddingsRequest:
         raise invalid(f"We could not parse the JSON body of your request: {exc}") from None
     if not isinstance(data, dict):
         raise invalid("The request body must be a JSON object.")
-    try:
-        return EmbeddingsRequest.model_validate(data)
-    except ValidationError as exc:
-        raise _input_error(exc) from None
+    return validate(data)
 
 
 def _input_error(exc: ValidationError) -> Exception:
@@ -161,6 +158,24 @@ def _body(completion: Completion, ctx: CallContext) -> dict[str, Any]:
     return body
 
 
+async def complete(
+    req: EmbeddingsRequest, snapshot: Snapshot, ctx: CallContext, key: KeyEntry | None = None
+) -> Completion:
+    """The embeddings call through the engine; the body has the usage of what was charged."""
+    ctx.protocol = "embeddings"
+    completion = await run(_shot(req, ctx, snapshot), snapshot, ctx, key)
+    completion.body = _body(completion, ctx)
+    return completion
+
+
+def validate(data: dict[str, Any]) -> EmbeddingsRequest:
+    """A request body already decoded (a batch line), validated like the door's own."""
+    try:
+        return EmbeddingsRequest.model_validate(data)
+    except ValidationError as exc:
+        raise _input_error(exc) from None
+
+
 async def embeddings(request: Request) -> Reply:
     key, snapshot = await authenticate_header(request.headers.get("authorization", ""))
     req = parse(request.body)
@@ -173,10 +188,10 @@ async def embeddings(request: Request) -> Reply:
         request_id=request.request_id,
     )
     ctx.cache_read, ctx.cache_write = directives(request.headers.get("cache-control", ""))
-    completion = await run(_shot(req, ctx, snapshot), snapshot, ctx, key)
+    completion = await complete(req, snapshot, ctx, key)
     headers = gateway_headers(ctx)
     headers["x-switchyard-cost-usd"] = cost_header(ctx)
-    return json_reply(_body(completion, ctx), headers)
+    return json_reply(completion.body, headers)
 
 
 v1.route("/v1/embeddings", POST=embeddings)

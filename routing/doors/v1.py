@@ -76,8 +76,10 @@ def _load_doors() -> None:
     if _loaded:
         return
     from routing.doors import (  # noqa: F401 - imported for their registrations
+        openai_batches,
         openai_chat,
         openai_embeddings,
+        openai_files,
     )
 
     _loaded = True
