@@ -110,16 +110,37 @@ class Model(models.Model):
 
 
 class Alias(models.Model):
-    """A familiar name (hub-style) that resolves to a catalog model."""
+    """A name apps send (hub-style, bare, a team's own) that resolves to a catalog model or
+    to a route: map `gpt-4o` to `route/auto` and every such call is routed, app code unchanged."""
 
     name = models.CharField(max_length=200, unique=True)
-    model = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="aliases")
+    model = models.ForeignKey(
+        Model, on_delete=models.CASCADE, related_name="aliases", null=True, blank=True
+    )
+    target = models.CharField(
+        max_length=250,
+        blank=True,
+        help_text="Instead of a model: any model id or route/<slug>, e.g. route/auto.",
+    )
 
     class Meta:
         verbose_name_plural = "aliases"
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def destination(self) -> str:
+        """What the name resolves to: the target when set, else the model's id."""
+        if self.target:
+            return self.target
+        return self.model.public_id if self.model is not None else ""
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if bool(self.target) == (self.model_id is not None):
+            raise ValidationError("Pick a model or type a target (a model id or route/<slug>).")
 
 
 def hash_key(raw: str) -> str:
@@ -175,7 +196,7 @@ class UsageRecord(models.Model):
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL)
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.API)
     protocol = models.CharField(
-        max_length=20, default="chat", help_text="The front door: chat, embeddings, responses..."
+        max_length=20, default="chat", db_index=True, help_text="The front door: chat | messages."
     )
     requested_model = models.CharField(max_length=250)
     route = models.CharField(max_length=100, blank=True)

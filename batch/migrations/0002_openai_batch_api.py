@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('batch', '0001_initial'),
-        ('routing', '0005_embeddings'),
+        ('routing', '0004_complexity_score'),
     ]
 
     operations = [

@@ -42,7 +42,8 @@ class CatalogIndex:
             if model.kind == Model.Kind.EMBEDDING:
                 index.embeddings[model.public_id] = model.dimensions
         for alias in Alias.objects.select_related("model__provider"):
-            index.aliases[alias.name.lower()] = alias.model.public_id
+            if alias.destination:
+                index.aliases[alias.name.lower()] = alias.destination
         return index
 
     def problem(self, name: str) -> str | None:

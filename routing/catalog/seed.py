@@ -123,6 +123,10 @@ ALIASES: dict[str, str] = {
     "meta-llama/Llama-3.3-70B-Instruct": "groq/llama-3.3-70b-versatile",
     "anthropic/claude-3-5-sonnet": "anthropic/claude-3-5-sonnet-20241022",
     "anthropic/claude-3-5-haiku": "anthropic/claude-3-5-haiku-20241022",
+    # Claude Code's dated model names (its bare ones resolve by the catalog's own ids)
+    "claude-sonnet-4-5-20250929": "anthropic/claude-sonnet-4-5",
+    "claude-opus-4-1-20250805": "anthropic/claude-opus-4-1",
+    "claude-haiku-4-5-20251001": "anthropic/claude-haiku-4-5",
 }
 
 # Models that are not chat models (embeddings, speech, images...): not listed for /v1/chat.

@@ -9,7 +9,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from routing.doors import v1 as v1_table
+from routing.doors import table
 from routing.engine.context import new_request_id
 
 
@@ -24,7 +24,7 @@ def _body(request: HttpRequest) -> bytes | None:
 async def v1(request: HttpRequest) -> HttpResponseBase:
     request_id = getattr(request, "request_id", "") or new_request_id()
     headers = {name.lower(): value for name, value in request.headers.items()}
-    reply = await v1_table.handle(
+    reply = await table.handle(
         request.method or "GET",
         request.path,
         headers,

@@ -2,7 +2,8 @@
 everything else (admin, playground, tools, /metrics, the simulator) by Django.
 
 Django's handler runs each request's middleware and signal work through thread hops; the
-API needs none of it, so this adapter reads the body, calls the /v1 table's `handle` (v1.py), and writes
+API needs none of it, so this adapter reads the body, calls the door's `handle` (picked by
+routing/doors/table.py), and writes
 the reply itself, cancelling the work when the client disconnects (as Django does).
 """
 
@@ -12,9 +13,9 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
-from routing.doors import v1
+from routing.doors import table
+from routing.doors.base import Reply
 from routing.doors.middleware import SAFE_ID
-from routing.doors.replies import Reply
 from routing.engine.context import new_request_id
 
 Scope = dict[str, Any]
@@ -76,7 +77,7 @@ async def serve_api(scope: Scope, receive: Receive, send: Send) -> None:
     incoming = headers.get("x-request-id", "")
     request_id = incoming if SAFE_ID.match(incoming) else new_request_id()
     try:
-        body = await _read_body(receive, v1.body_limit(scope["path"]))
+        body = await _read_body(receive, table.body_limit(scope["path"]))
     except asyncio.CancelledError:
         return
     # The answer runs in this task; a watcher task cancels it when the client goes away. It
@@ -108,7 +109,7 @@ async def _answer(
     scope: Scope, headers: dict[str, str], body: bytes | None, request_id: str, send: Send
 ) -> None:
     query = scope.get("query_string", b"").decode("latin-1")
-    reply = await v1.handle(scope["method"], scope["path"], headers, body, request_id, query)
+    reply = await table.handle(scope["method"], scope["path"], headers, body, request_id, query)
     await _send_reply(reply, send)
 
 

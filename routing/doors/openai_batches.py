@@ -7,10 +7,10 @@ import orjson
 from asgiref.sync import sync_to_async
 
 from batch import api
-from routing.doors import v1
+from routing.doors import openai_paths
+from routing.doors.base import Reply, json_reply
 from routing.doors.openai_files import key_id
-from routing.doors.replies import Reply, json_reply
-from routing.doors.v1 import Request
+from routing.doors.openai_paths import Request
 from routing.errors import invalid
 
 
@@ -42,6 +42,6 @@ async def cancel(request: Request) -> Reply:
     return json_reply(await sync_to_async(api.cancel_batch)(owner, request.params[0]))
 
 
-v1.route("/v1/batches", POST=create, GET=listing)
-v1.route("/v1/batches/([A-Za-z0-9_-]+)", GET=retrieve)
-v1.route("/v1/batches/([A-Za-z0-9_-]+)/cancel", POST=cancel)
+openai_paths.route("/v1/batches", POST=create, GET=listing)
+openai_paths.route("/v1/batches/([A-Za-z0-9_-]+)", GET=retrieve)
+openai_paths.route("/v1/batches/([A-Za-z0-9_-]+)/cancel", POST=cancel)

@@ -1,8 +1,8 @@
-"""The OpenAI chat door (/v1/chat/completions, /v1/models), free of any web framework.
+"""The OpenAI-compatible API (/v1/models, /v1/chat/completions), free of any web framework.
 
-Its paths are registered in the /v1 table (routing/doors/v1.py), which the raw ASGI fast path
-(routing/doors/entry.py, what uvicorn runs) and a Django view (routing/doors/django_views.py)
-both serve.
+`handle()` takes the method, path, lower-cased headers and body and returns a `Reply`.
+Two thin adapters serve it: the raw ASGI fast path (routing/doors/entry.py, what uvicorn runs)
+and a Django view (routing/doors/django_views.py, for Django's own test client and tools).
 """
 
 from __future__ import annotations
@@ -14,19 +14,31 @@ from typing import Any
 import orjson
 
 from routing.catalog import ModelEntry
-from routing.doors import v1
-from routing.doors.replies import Reply, cost_header, gateway_headers, json_reply
-from routing.doors.v1 import Request
+from routing.doors.base import (
+    Reply,
+    api_key_header,
+    cost_header,
+    gateway_headers,
+    json_reply,
+    new_context,
+    stream_reply,
+)
 from routing.engine import gateway
-from routing.engine.context import CallContext
 from routing.engine.gateway import StreamSession
-from routing.errors import invalid, model_not_found
+from routing.errors import GatewayError, invalid
 from routing.guards.cache import directives
 from routing.guards.keys import authenticate_header
 from routing.providers import UpstreamError
 from routing.schemas import ChatRequest, parse_chat_request
 
 log = logging.getLogger("switchyard.api")
+DOOR = "chat"  # what usage records call this door
+__all__ = ["Reply", "handle", "sse"]
+TOO_LARGE = GatewayError(413, "The request body is too large.", code="request_too_large")
+
+
+def error_reply(err: GatewayError) -> Reply:
+    return Reply(err.status, dict(err.headers), orjson.dumps(err.payload()))
 
 
 def model_object(model: ModelEntry) -> dict[str, Any]:
@@ -53,16 +65,16 @@ def model_object(model: ModelEntry) -> dict[str, Any]:
 
 
 async def models(headers: Mapping[str, str]) -> Reply:
-    _, snapshot = await authenticate_header(headers.get("authorization", ""))
+    _, snapshot = await authenticate_header(api_key_header(headers))
     data = [model_object(m) for m in snapshot.models.values() if m.provider.configured]
     return json_reply({"object": "list", "data": data})
 
 
 async def model_detail(headers: Mapping[str, str], model_id: str) -> Reply:
-    _, snapshot = await authenticate_header(headers.get("authorization", ""))
+    _, snapshot = await authenticate_header(api_key_header(headers))
     model = snapshot.resolve(model_id)
     if model is None:
-        raise model_not_found(model_id)
+        raise snapshot.not_found(model_id)
     return json_reply(model_object(model))
 
 
@@ -74,31 +86,22 @@ def _query_type(headers: Mapping[str, str], chat: ChatRequest) -> str:
 
 
 async def chat_completions(headers: Mapping[str, str], body: bytes, request_id: str) -> Reply:
-    key, snapshot = await authenticate_header(headers.get("authorization", ""))
+    key, snapshot = await authenticate_header(api_key_header(headers))
     chat = parse_chat_request(body)
-    ctx = CallContext(
-        requested_model=chat.model,
-        api_key_id=key.id,
-        stream=chat.stream,
-        query_type=_query_type(headers, chat),
-        allowed_regions=key.allowed_regions,
-        request_id=request_id,
+    ctx = new_context(
+        DOOR,
+        chat.model,
+        key.id,
+        chat.stream,
+        _query_type(headers, chat),
+        key.allowed_regions,
+        request_id,
     )
     ctx.cache_read, ctx.cache_write = directives(headers.get("cache-control", ""))
     if chat.stream:
         session = await gateway.open_stream(chat, snapshot, ctx, key)
         include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
-        stream_headers = {
-            **gateway_headers(ctx),
-            "cache-control": "no-cache",
-            "x-accel-buffering": "no",
-        }
-        return Reply(
-            200,
-            stream_headers,
-            stream=sse(session, include_usage),
-            content_type="text/event-stream",
-        )
+        return stream_reply(sse(session, include_usage), gateway_headers(ctx))
     completion = await gateway.complete(chat, snapshot, ctx, key)
     reply_headers = gateway_headers(ctx)
     reply_headers["x-switchyard-cost-usd"] = cost_header(ctx)
@@ -155,18 +158,38 @@ async def sse(session: StreamSession, include_usage: bool) -> AsyncIterator[byte
     yield b"".join(held)
 
 
-async def _chat(request: Request) -> Reply:
-    return await chat_completions(request.headers, request.body, request.request_id)
+ROUTES: dict[str, tuple[str, ...]] = {"/v1/chat/completions": ("POST",), "/v1/models": ("GET",)}
 
 
-async def _models(request: Request) -> Reply:
-    return await models(request.headers)
+async def _route(
+    method: str, path: str, headers: Mapping[str, str], body: bytes, request_id: str
+) -> Reply:
+    allowed = ROUTES.get(path) or (
+        ("GET",) if path.startswith("/v1/models/") and path != "/v1/models/" else None
+    )
+    if allowed is None:
+        raise GatewayError(404, f"Unknown endpoint: {method} {path}.", code="unknown_url")
+    if method not in allowed:
+        raise GatewayError(405, f"Method {method} is not allowed here.")
+    if path == "/v1/chat/completions":
+        return await chat_completions(headers, body, request_id)
+    if path == "/v1/models":
+        return await models(headers)
+    return await model_detail(headers, path[len("/v1/models/") :])
 
 
-async def _model(request: Request) -> Reply:
-    return await model_detail(request.headers, request.params[0])
-
-
-v1.route("/v1/chat/completions", POST=_chat)
-v1.route("/v1/models", GET=_models)
-v1.route("/v1/models/(.+)", GET=_model)
+async def handle(
+    method: str, path: str, headers: Mapping[str, str], body: bytes | None, request_id: str
+) -> Reply:
+    """Answer one /v1 request; every failure becomes OpenAI's error envelope."""
+    try:
+        if body is None:
+            raise TOO_LARGE
+        reply = await _route(method, path, headers, body, request_id)
+    except GatewayError as err:
+        reply = error_reply(err)
+    except Exception:
+        log.exception("unexpected error in %s", path)
+        reply = error_reply(GatewayError(500, "Internal error in Switchyard.", "server_error"))
+    reply.headers["x-request-id"] = request_id
+    return reply

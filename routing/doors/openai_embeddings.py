@@ -17,9 +17,9 @@ from django.conf import settings
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from routing.catalog import KeyEntry, Snapshot
-from routing.doors import v1
-from routing.doors.replies import Reply, cost_header, gateway_headers, json_reply
-from routing.doors.v1 import Request
+from routing.doors import openai_paths
+from routing.doors.base import Reply, cost_header, gateway_headers, json_reply
+from routing.doors.openai_paths import Request
 from routing.engine.context import CallContext
 from routing.engine.oneshot import OneShot, run
 from routing.engine.plan import Attempt
@@ -194,4 +194,4 @@ async def embeddings(request: Request) -> Reply:
     return json_reply(completion.body, headers)
 
 
-v1.route("/v1/embeddings", POST=embeddings)
+openai_paths.route("/v1/embeddings", POST=embeddings)

@@ -12,9 +12,9 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from batch import api
-from routing.doors import v1
-from routing.doors.replies import Reply, json_reply
-from routing.doors.v1 import Request
+from routing.doors import openai_paths
+from routing.doors.base import Reply, json_reply
+from routing.doors.openai_paths import Request
 from routing.errors import GatewayError, invalid
 from routing.guards.keys import authenticate_header
 
@@ -93,6 +93,6 @@ async def content(request: Request) -> Reply:
     return Reply(200, {}, data, content_type="application/jsonl")
 
 
-v1.route("/v1/files", POST=create, GET=listing)
-v1.route("/v1/files/([A-Za-z0-9_-]+)", GET=retrieve, DELETE=delete)
-v1.route("/v1/files/([A-Za-z0-9_-]+)/content", GET=content)
+openai_paths.route("/v1/files", POST=create, GET=listing)
+openai_paths.route("/v1/files/([A-Za-z0-9_-]+)", GET=retrieve, DELETE=delete)
+openai_paths.route("/v1/files/([A-Za-z0-9_-]+)/content", GET=content)

@@ -49,7 +49,7 @@ class CallContext:
     requested_model: str
     api_key_id: int | None = None
     source: str = "api"
-    protocol: str = "chat"  # the front door: chat | embeddings | responses | completions
+    protocol: str = "chat"  # the front door: chat | messages | embeddings | responses | ...
     stream: bool = False
     query_type: str = ""
     request_id: str = field(default_factory=new_request_id)

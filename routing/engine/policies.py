@@ -14,7 +14,7 @@ from typing import Any
 
 from routing.catalog import ModelEntry, RouteEntry, Snapshot, TargetEntry
 from routing.engine.plan import Attempt, Plan
-from routing.errors import GatewayError, invalid, model_not_found
+from routing.errors import GatewayError, invalid
 
 ROUTE_PREFIX = "route/"
 DEFAULT_OUTPUT_ESTIMATE = 512
@@ -259,7 +259,7 @@ def plan_direct(inp: PolicyInput, snapshot: Snapshot) -> Plan:
     """A request that names a model: that model, nothing else."""
     model = snapshot.resolve(inp.model)
     if model is None:
-        raise model_not_found(inp.model)
+        raise snapshot.not_found(inp.model)
     if inp.allowed_regions and model.region.lower() not in inp.allowed_regions:
         raise GatewayError(
             403,
@@ -277,7 +277,8 @@ def plan_for(
     latency: Mapping[str, LatencyStats] | None = None,
     estimator: Callable[[str, str], Any] | None = None,
 ) -> Plan:
-    if inp.model.startswith(ROUTE_PREFIX):
+    name = snapshot.alias_target(inp.model)  # an admin alias may name a route
+    if name.startswith(ROUTE_PREFIX):
         ctx = Context(snapshot, latency or {}, estimator)
-        return plan_route(inp.model[len(ROUTE_PREFIX) :], inp, ctx)
+        return plan_route(name[len(ROUTE_PREFIX) :], inp, ctx)
     return plan_direct(inp, snapshot)

@@ -10,6 +10,7 @@ import orjson
 
 from routing.catalog.pricing import TokenUsage
 from routing.providers.base import (
+    NATIVE_KEY,
     Adapter,
     Chunk,
     Completion,
@@ -46,6 +47,7 @@ class OpenAIAdapter(Adapter):
         url = f"{model.provider.base_url}/chat/completions"
         payload = {**body, "model": model.model_id, "stream": False}
         payload.pop("stream_options", None)
+        payload.pop(NATIVE_KEY, None)
         try:
             response = await http.post(url, orjson.dumps(payload), _headers(model), read_timeout)
             if response.status >= 400:
@@ -75,6 +77,7 @@ class OpenAIAdapter(Adapter):
         url = f"{model.provider.base_url}/chat/completions"
         payload = {**body, "model": model.model_id, "stream": True}
         payload["stream_options"] = {"include_usage": True}
+        payload.pop(NATIVE_KEY, None)
         try:
             async with http.stream(
                 url, orjson.dumps(payload), _headers(model), read_timeout

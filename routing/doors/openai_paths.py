@@ -1,8 +1,9 @@
-"""The /v1 path table: which door answers which OpenAI path and method.
+"""The OpenAI doors beyond chat (embeddings, files, batches, ...), as one entry of the door
+table (routing/doors/table.py): a table of paths and methods.
 
-Each door module registers its paths here; `handle()` finds the door, and turns every failure
-into OpenAI's error envelope (an unknown path answers OpenAI's 404 naming it). The raw ASGI
-entry (entry.py) and the Django view (django_views.py) both call `handle()`.
+Each of those door modules registers its paths here with `route()`; `serves()` says whether
+a path is one of them, `handle()` finds the door's handler and turns every failure into
+OpenAI's error envelope. Paths nobody registered go on to the chat door, whose 404 names them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from urllib.parse import parse_qs
 
 from django.conf import settings
 
-from routing.doors.replies import TOO_LARGE, Reply, error_reply
+from routing.doors.base import Reply
+from routing.doors.openai_chat import TOO_LARGE, error_reply
 from routing.errors import GatewayError
 
 log = logging.getLogger("switchyard.api")
@@ -54,17 +56,28 @@ def body_limit(path: str) -> int:
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
-def _find(method: str, path: str) -> tuple[Handler, tuple[str, ...]]:
+def _match(path: str) -> tuple[dict[str, Handler], tuple[str, ...]] | None:
     _load_doors()
     for pattern, methods in _table:
         found = pattern.match(path)
-        if found is None:
-            continue
-        handler = methods.get(method)
-        if handler is None:
-            raise GatewayError(405, f"Method {method} is not allowed on {path}.")
-        return handler, found.groups()
-    raise GatewayError(404, f"Unknown endpoint: {method} {path}.", code="unknown_url")
+        if found is not None:
+            return methods, found.groups()
+    return None
+
+
+def serves(method: str, path: str, headers: Mapping[str, str]) -> bool:
+    return _match(path) is not None
+
+
+def _find(method: str, path: str) -> tuple[Handler, tuple[str, ...]]:
+    matched = _match(path)
+    if matched is None:
+        raise GatewayError(404, f"Unknown endpoint: {method} {path}.", code="unknown_url")
+    methods, params = matched
+    handler = methods.get(method)
+    if handler is None:
+        raise GatewayError(405, f"Method {method} is not allowed on {path}.")
+    return handler, params
 
 
 _loaded = False
@@ -77,7 +90,6 @@ def _load_doors() -> None:
         return
     from routing.doors import (  # noqa: F401 - imported for their registrations
         openai_batches,
-        openai_chat,
         openai_embeddings,
         openai_files,
     )
@@ -93,7 +105,7 @@ async def handle(
     request_id: str,
     query: str = "",
 ) -> Reply:
-    """Answer one /v1 request; every failure becomes OpenAI's error envelope."""
+    """Answer one request of these doors; every failure becomes OpenAI's error envelope."""
     try:
         handler, params = _find(method, path)
         if body is None:
