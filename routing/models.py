@@ -31,6 +31,10 @@ class Provider(models.Model):
         help_text="Stored for this provider; the <SLUG>_API_KEY environment variable wins.",
     )
     requires_key = models.BooleanField(default=True)
+    serves_responses = models.BooleanField(
+        default=False,
+        help_text="Serves OpenAI's Responses API (/v1/responses): requests go to it natively.",
+    )
     enabled = models.BooleanField(default=True)
     builtin = models.BooleanField(default=False, editable=False)
     region = models.CharField(
@@ -320,3 +324,24 @@ class RouteTarget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.route.slug}#{self.position} {self.model}"
+
+
+class StoredResponse(models.Model):
+    """A Responses API response kept for `previous_response_id` and GET /v1/responses/{id};
+    visible only to the key that made it, purged after SWITCHYARD_RESPONSES_RETENTION_DAYS."""
+
+    public_id = models.CharField(max_length=60, unique=True)
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="responses")
+    previous = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    input_items = models.JSONField(default=list, help_text="This turn's input items.")
+    instructions = models.TextField(blank=True)
+    body = models.JSONField(default=dict, help_text="The response object as answered.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.public_id

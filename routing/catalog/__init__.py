@@ -37,6 +37,7 @@ class ProviderEntry:
     region: str
     rpm: int | None = None
     tpm: int | None = None
+    serves_responses: bool = False  # OpenAI's Responses API, natively
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +168,7 @@ def _provider_entry(provider: Any) -> ProviderEntry:
         region=provider.region,
         rpm=provider.rpm,
         tpm=provider.tpm,
+        serves_responses=provider.serves_responses,
     )
 
 

@@ -23,10 +23,13 @@ class BuiltinProvider:
     extra_models: tuple[str, ...] = field(
         default=()
     )  # provider ids priced by genai-prices matching
+    serves_responses: bool = False  # OpenAI's Responses API (/v1/responses)
 
 
 BUILTIN_PROVIDERS: tuple[BuiltinProvider, ...] = (
-    BuiltinProvider("openai", "OpenAI", "openai", "https://api.openai.com/v1", "openai"),
+    BuiltinProvider(
+        "openai", "OpenAI", "openai", "https://api.openai.com/v1", "openai", serves_responses=True
+    ),
     BuiltinProvider(
         "anthropic",
         "Anthropic",

@@ -74,6 +74,7 @@ def _upsert_provider(builtin: BuiltinProvider) -> Provider:
         slug=builtin.slug,
         defaults={
             "name": builtin.name,
+            "serves_responses": builtin.serves_responses,
             "protocol": builtin.protocol,
             "requires_key": builtin.requires_key,
             "prices_source": builtin.prices_source,
@@ -81,6 +82,7 @@ def _upsert_provider(builtin: BuiltinProvider) -> Provider:
         },
         create_defaults={
             "name": builtin.name,
+            "serves_responses": builtin.serves_responses,
             "protocol": builtin.protocol,
             "requires_key": builtin.requires_key,
             "prices_source": builtin.prices_source,

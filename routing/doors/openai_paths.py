@@ -92,6 +92,7 @@ def _load_doors() -> None:
         openai_batches,
         openai_embeddings,
         openai_files,
+        openai_responses,
     )
 
     _loaded = True
