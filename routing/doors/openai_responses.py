@@ -82,6 +82,9 @@ def parse(raw: bytes) -> dict[str, Any]:
     try:
         ResponsesRequest.model_validate(data)
     except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["loc"][:1] == ("input",) and first["type"] != "missing":
+            raise invalid("'input' must be a string or a list of input items.", "input") from None
         raise validation_error(exc) from None
     return data
 

@@ -68,11 +68,19 @@ def delete(key_id: int, ident: str) -> dict[str, Any]:
     return {"id": ident, "object": "response", "deleted": True}
 
 
+def _listed(item: dict[str, Any]) -> dict[str, Any]:
+    """An input item as OpenAI lists it: a message's text content as an input_text part."""
+    if item.get("type", "message") == "message" and isinstance(item.get("content"), str):
+        kind = "output_text" if item.get("role") == "assistant" else "input_text"
+        return {"type": "message", **item, "content": [{"type": kind, "text": item["content"]}]}
+    return item
+
+
 def input_item_list(key_id: int, ident: str) -> dict[str, Any]:
     stored = get(key_id, ident)
     data = []
     for index, item in enumerate(stored.input_items):
-        data.append({"id": item.get("id") or f"item_{stored.pk}_{index}", **item})
+        data.append({"id": item.get("id") or f"item_{stored.pk}_{index}", **_listed(item)})
     return {
         "object": "list",
         "data": data,
