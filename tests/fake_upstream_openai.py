@@ -102,13 +102,14 @@ def _last_user_text(raw: Any) -> str:
 
 
 def _wants_call(body: dict[str, Any]) -> dict[str, Any] | None:
-    """The first function tool, unless the input already answers a call."""
+    """The first function tool for a "call: ..." prompt, unless the input answers a call."""
     tools = [
         t for t in body.get("tools") or () if isinstance(t, dict) and t.get("type") == "function"
     ]
     items = body.get("input") if isinstance(body.get("input"), list) else []
     answered = any(isinstance(i, dict) and i.get("type") == "function_call_output" for i in items)
-    return tools[0] if tools and not answered else None
+    asked = _last_user_text(body.get("input")).startswith("call:")
+    return tools[0] if tools and asked and not answered else None
 
 
 def response_items(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -13,8 +13,8 @@ import openai
 import pytest
 from django.core.management import call_command
 
-from routing.models import ApiKey, Model, Provider, StoredResponse
-from tests.conftest import FAKE_SECRET, LiveServer
+from routing.models import ApiKey, StoredResponse
+from tests.conftest import LiveServer
 from tests.fake_upstream import FakeUpstream, Fault
 from tests.fake_upstream_openai import response_events
 from tests.routing.conftest import assert_envelope, last_record
@@ -40,29 +40,6 @@ DOCUMENTED_TEXT = [
     "response.output_item.done",
     "response.completed",
 ]
-
-
-@pytest.fixture
-def native_provider(providers: dict[str, Provider], fake: FakeUpstream) -> Provider:
-    """An OpenAI-compatible provider on the fake that serves /v1/responses."""
-    provider = Provider.objects.create(
-        slug="fakeresp",
-        name="FakeResponses",
-        protocol="openai",
-        base_url=fake.openai_base_url,
-        api_key=FAKE_SECRET,
-        serves_responses=True,
-        region="us",
-    )
-    Model.objects.create(
-        provider=provider,
-        model_id="gpt-4o",
-        prices_ref="openai:gpt-4o",
-        price_known=True,
-        input_price=2.5,
-        output_price=10,
-    )
-    return provider
 
 
 def sent(fake: FakeUpstream, suffix: str) -> Any:
