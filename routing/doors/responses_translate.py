@@ -112,18 +112,23 @@ def input_items(raw: Any) -> list[dict[str, Any]]:
     return raw
 
 
-def function_tools(tools: list[Any]) -> list[dict[str, Any]]:
+def function_tools(tools: list[Any], where: str = "tools") -> list[dict[str, Any]]:
+    """Chat tools for function tools (those grouped in a `namespace` included); any other
+    tool type is refused, naming it: a chat upstream cannot run it."""
     out = []
     for i, tool in enumerate(tools):
+        if isinstance(tool, dict) and tool.get("type") == "namespace":
+            out += function_tools(tool.get("tools") or [], f"{where}[{i}].tools")
+            continue
         if not isinstance(tool, dict) or tool.get("type") != "function":
             kind = tool.get("type") if isinstance(tool, dict) else tool
             raise invalid(
-                f"'tools[{i}]' is a {kind!r} tool; the chosen upstream has no Responses API "
+                f"'{where}[{i}]' is a {kind!r} tool; the chosen upstream has no Responses API "
                 "and runs only function tools.",
-                param=f"tools[{i}].type",
+                param=f"{where}[{i}].type",
             )
         if not isinstance(tool.get("name"), str) or not tool["name"]:
-            raise invalid(f"'tools[{i}].name' is required.", param=f"tools[{i}].name")
+            raise invalid(f"'{where}[{i}].name' is required.", param=f"{where}[{i}].name")
         function = {
             k: tool[k] for k in ("name", "description", "parameters", "strict") if k in tool
         }
