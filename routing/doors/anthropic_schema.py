@@ -33,6 +33,7 @@ BLOCK_TYPES = frozenset(
     }
 )
 TOOL_CHOICES = frozenset({"auto", "any", "tool", "none"})
+THINKING_TYPES = frozenset({"enabled", "adaptive", "disabled"})  # Claude Code sends adaptive
 IMAGE_SOURCES = frozenset({"base64", "url", "file"})
 
 
@@ -176,8 +177,8 @@ def _tool_choice(choice: Any) -> None:
 def _thinking(thinking: Any) -> None:
     if thinking is None:
         return
-    if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "disabled"):
-        raise _fail("thinking.type", "Input should be 'enabled' or 'disabled'")
+    if not isinstance(thinking, dict) or thinking.get("type") not in THINKING_TYPES:
+        raise _fail("thinking.type", "Input should be 'enabled', 'adaptive' or 'disabled'")
     if thinking["type"] == "enabled":
         budget = thinking.get("budget_tokens")
         if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1024:

@@ -171,7 +171,7 @@ def _options(data: dict[str, Any], chat: dict[str, Any], dropped: Dropped) -> No
             dropped.add("stop_sequences beyond 4")
     if data.get("top_k") is not None:
         dropped.add("top_k")
-    if (data.get("thinking") or {}).get("type") == "enabled":
+    if (data.get("thinking") or {}).get("type") in ("enabled", "adaptive"):
         dropped.add("thinking")
     user_id = (data.get("metadata") or {}).get("user_id")
     if isinstance(user_id, str):

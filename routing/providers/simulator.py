@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHt
 from django.views.decorators.csrf import csrf_exempt
 
 from routing.catalog.seed import SIM_MODELS
+from routing.providers.simulator_shapes import Answer, answers
 
 LABEL = "*Simulated answer: Switchyard's built-in simulator wrote this, no model was called.*"
 PACE = {name: pace for name, _ref, pace in SIM_MODELS}
@@ -88,17 +89,21 @@ async def chat_completions(request: HttpRequest) -> HttpResponseBase:
     if name not in PACE:
         return _error(404, f"The simulator has no model '{name}'.")
     limit = int(body.get("max_completion_tokens") or body.get("max_tokens") or 400)
-    words = _words(name, _prompt(body), limit)
-    finish = "length" if len(words) >= limit else "stop"
+    n = body.get("n") or 1
+    if not isinstance(n, int) or not 1 <= n <= 16:
+        return _error(400, "'n' must be an integer from 1 to 16.")
+    prose = [_words(name, _prompt(body) + ("" if i == 0 else f"#{i}"), limit) for i in range(n)]
+    finish = "length" if len(prose[0]) >= limit else "stop"
+    shaped = answers(body, prose, finish)
     if body.get("stream"):
         response = StreamingHttpResponse(
-            _stream(name, body, words, finish), content_type="text/event-stream"
+            _stream(name, body, shaped), content_type="text/event-stream"
         )
         response["cache-control"] = "no-cache"
         return response
     await asyncio.sleep(_first_token_delay(name))
     return HttpResponse(
-        orjson.dumps(_completion(name, body, words, finish)), content_type="application/json"
+        orjson.dumps(_completion(name, body, shaped)), content_type="application/json"
     )
 
 
@@ -106,27 +111,45 @@ def _first_token_delay(name: str) -> float:
     return settings.SWITCHYARD_SIM_FIRST_TOKEN_SECONDS / PACE[name]
 
 
-def _completion(name: str, body: dict[str, Any], words: list[str], finish: str) -> dict[str, Any]:
+def _message(answer: Answer) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": answer.text or None}
+    if answer.tool_calls:
+        message["tool_calls"] = answer.tool_calls
+    return message
+
+
+def _tokens(shaped: list[Answer]) -> int:
+    return sum(answer.tokens for answer in shaped)
+
+
+def _completion(name: str, body: dict[str, Any], shaped: list[Answer]) -> dict[str, Any]:
     return {
         "id": f"chatcmpl-sim{int(time.time() * 1000)}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": name,
         "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": "".join(words)},
-                "logprobs": None,
-                "finish_reason": finish,
-            }
+            {"index": i, "message": _message(a), "logprobs": None, "finish_reason": a.finish}
+            for i, a in enumerate(shaped)
         ],
-        "usage": _usage(body, len(words)),
+        "usage": _usage(body, _tokens(shaped)),
     }
 
 
-async def _stream(
-    name: str, body: dict[str, Any], words: list[str], finish: str
-) -> AsyncIterator[bytes]:
+def _pieces(answer: Answer) -> list[dict[str, Any]]:
+    """The deltas of one answer: words of its text, or its tool calls in two parts."""
+    if not answer.tool_calls:
+        return [{"content": word} for word in answer.words]
+    deltas: list[dict[str, Any]] = []
+    for index, call in enumerate(answer.tool_calls):
+        head = {**call, "index": index, "function": {**call["function"], "arguments": ""}}
+        deltas.append({"tool_calls": [head]})
+        arguments = call["function"]["arguments"]
+        deltas.append({"tool_calls": [{"index": index, "function": {"arguments": arguments}}]})
+    return deltas
+
+
+async def _stream(name: str, body: dict[str, Any], shaped: list[Answer]) -> AsyncIterator[bytes]:
     base = {
         "id": f"chatcmpl-sim{int(time.time() * 1000)}",
         "object": "chat.completion.chunk",
@@ -134,23 +157,21 @@ async def _stream(
         "model": name,
     }
 
-    def event(delta: dict[str, Any], reason: str | None = None) -> bytes:
-        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}
+    def event(index: int, delta: dict[str, Any], reason: str | None = None) -> bytes:
+        choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": reason}
         return b"data: " + orjson.dumps({**base, "choices": [choice]}) + b"\n\n"
 
     interval = 1.0 / (settings.SWITCHYARD_SIM_TOKENS_PER_SECOND * PACE[name])
     await asyncio.sleep(_first_token_delay(name))
-    yield event({"role": "assistant", "content": ""})
-    for word in words:
-        yield event({"content": word})
-        await asyncio.sleep(interval)
-    yield event({}, finish)
+    for index, answer in enumerate(shaped):
+        yield event(index, {"role": "assistant", "content": ""})
+        for delta in _pieces(answer):
+            yield event(index, delta)
+            await asyncio.sleep(interval)
+        yield event(index, {}, answer.finish)
     if (body.get("stream_options") or {}).get("include_usage"):
-        yield (
-            b"data: "
-            + orjson.dumps({**base, "choices": [], "usage": _usage(body, len(words))})
-            + b"\n\n"
-        )
+        usage = _usage(body, _tokens(shaped))
+        yield b"data: " + orjson.dumps({**base, "choices": [], "usage": usage}) + b"\n\n"
     yield b"data: [DONE]\n\n"
 
 
