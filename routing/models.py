@@ -35,6 +35,9 @@ class Provider(models.Model):
         default=False,
         help_text="Serves OpenAI's Responses API (/v1/responses): requests go to it natively.",
     )
+    serves_completions = models.BooleanField(
+        default=False, help_text="Serves the legacy /v1/completions (text completions)."
+    )
     enabled = models.BooleanField(default=True)
     builtin = models.BooleanField(default=False, editable=False)
     region = models.CharField(

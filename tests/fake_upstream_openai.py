@@ -329,3 +329,23 @@ async def stream_responses(conn: _Conn, body: dict[str, Any], cut_after: int | N
 
 
 HANDLERS["/openai/v1/responses"] = responses
+
+
+def completions(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """The legacy /v1/completions: the prompt echoed back."""
+    prompt = body.get("prompt")
+    if not body.get("model") or prompt in (None, ""):
+        return 400, _error("'model' and 'prompt' are required.")
+    text = f" and then {prompt if isinstance(prompt, str) else prompt[0]}"
+    words = len(str(prompt).split())
+    return 200, {
+        "id": "cmpl-fake",
+        "object": "text_completion",
+        "created": 1700000000,
+        "model": body["model"],
+        "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": words, "completion_tokens": 3, "total_tokens": words + 3},
+    }
+
+
+HANDLERS["/openai/v1/completions"] = completions

@@ -38,6 +38,7 @@ class ProviderEntry:
     rpm: int | None = None
     tpm: int | None = None
     serves_responses: bool = False  # OpenAI's Responses API, natively
+    serves_completions: bool = False  # the legacy /v1/completions
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +170,7 @@ def _provider_entry(provider: Any) -> ProviderEntry:
         rpm=provider.rpm,
         tpm=provider.tpm,
         serves_responses=provider.serves_responses,
+        serves_completions=provider.serves_completions,
     )
 
 

@@ -24,11 +24,18 @@ class BuiltinProvider:
         default=()
     )  # provider ids priced by genai-prices matching
     serves_responses: bool = False  # OpenAI's Responses API (/v1/responses)
+    serves_completions: bool = False  # the legacy /v1/completions
 
 
 BUILTIN_PROVIDERS: tuple[BuiltinProvider, ...] = (
     BuiltinProvider(
-        "openai", "OpenAI", "openai", "https://api.openai.com/v1", "openai", serves_responses=True
+        "openai",
+        "OpenAI",
+        "openai",
+        "https://api.openai.com/v1",
+        "openai",
+        serves_responses=True,
+        serves_completions=True,
     ),
     BuiltinProvider(
         "anthropic",
@@ -45,7 +52,13 @@ BUILTIN_PROVIDERS: tuple[BuiltinProvider, ...] = (
         ),
     ),
     BuiltinProvider(
-        "deepseek", "DeepSeek", "openai", "https://api.deepseek.com/v1", "deepseek", "cn"
+        "deepseek",
+        "DeepSeek",
+        "openai",
+        "https://api.deepseek.com/v1",
+        "deepseek",
+        "cn",
+        serves_completions=True,
     ),
     BuiltinProvider(
         "qwen",
@@ -56,7 +69,14 @@ BUILTIN_PROVIDERS: tuple[BuiltinProvider, ...] = (
         "sg",
         model_prefix="qwen/",
     ),
-    BuiltinProvider("together", "Together", "openai", "https://api.together.xyz/v1", "together"),
+    BuiltinProvider(
+        "together",
+        "Together",
+        "openai",
+        "https://api.together.xyz/v1",
+        "together",
+        serves_completions=True,
+    ),
     BuiltinProvider("groq", "Groq", "openai", "https://api.groq.com/openai/v1", "groq"),
     BuiltinProvider("mistral", "Mistral", "openai", "https://api.mistral.ai/v1", "mistral", "eu"),
     BuiltinProvider(
@@ -66,6 +86,7 @@ BUILTIN_PROVIDERS: tuple[BuiltinProvider, ...] = (
         "https://api.fireworks.ai/inference/v1",
         "fireworks",
         id_template="accounts/fireworks/models/{id}",
+        serves_completions=True,
     ),
     BuiltinProvider(
         "google",
@@ -88,6 +109,7 @@ BUILTIN_PROVIDERS: tuple[BuiltinProvider, ...] = (
         "http://127.0.0.1:11434/v1",
         region="local",
         requires_key=False,
+        serves_completions=True,
     ),
     BuiltinProvider(
         "sim", "Simulator (not a real model)", "openai", "", region="local", requires_key=False

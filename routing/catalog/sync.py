@@ -75,6 +75,7 @@ def _upsert_provider(builtin: BuiltinProvider) -> Provider:
         defaults={
             "name": builtin.name,
             "serves_responses": builtin.serves_responses,
+            "serves_completions": builtin.serves_completions,
             "protocol": builtin.protocol,
             "requires_key": builtin.requires_key,
             "prices_source": builtin.prices_source,
@@ -83,6 +84,7 @@ def _upsert_provider(builtin: BuiltinProvider) -> Provider:
         create_defaults={
             "name": builtin.name,
             "serves_responses": builtin.serves_responses,
+            "serves_completions": builtin.serves_completions,
             "protocol": builtin.protocol,
             "requires_key": builtin.requires_key,
             "prices_source": builtin.prices_source,

@@ -90,6 +90,7 @@ def _load_doors() -> None:
         return
     from routing.doors import (  # noqa: F401 - imported for their registrations
         openai_batches,
+        openai_completions,
         openai_embeddings,
         openai_files,
         openai_responses,

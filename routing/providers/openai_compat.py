@@ -68,6 +68,16 @@ class OpenAIAdapter(Adapter):
         data["model"] = model.id
         return Completion(body=data, usage=TokenUsage.from_openai(data.get("usage")))
 
+    async def complete_text(
+        self, model: ModelEntry, body: dict[str, Any], read_timeout: float
+    ) -> Completion:
+        payload = {**body, "model": model.model_id, "stream": False}
+        data = await post_json(model, "/completions", payload, read_timeout)
+        if not isinstance(data.get("choices"), list):
+            raise UpstreamError("malformed", f"{model.provider.name}: response has no choices.")
+        data["model"] = model.id
+        return Completion(body=data, usage=TokenUsage.from_openai(data.get("usage")))
+
     async def embed(
         self, model: ModelEntry, body: dict[str, Any], read_timeout: float
     ) -> Completion:

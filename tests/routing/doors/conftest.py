@@ -14,7 +14,8 @@ __all__ = ["claude"]
 
 @pytest.fixture
 def native_provider(providers: dict[str, Provider], fake: FakeUpstream) -> Provider:
-    """An OpenAI-compatible provider on the fake that serves /v1/responses."""
+    """An OpenAI-compatible provider on the fake that serves /v1/responses and the legacy
+    /v1/completions."""
     provider = Provider.objects.create(
         slug="fakeresp",
         name="FakeResponses",
@@ -22,6 +23,7 @@ def native_provider(providers: dict[str, Provider], fake: FakeUpstream) -> Provi
         base_url=fake.openai_base_url,
         api_key=FAKE_SECRET,
         serves_responses=True,
+        serves_completions=True,
         region="us",
     )
     Model.objects.create(

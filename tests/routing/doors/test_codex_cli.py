@@ -29,7 +29,15 @@ def codex() -> Path:
         npm = shutil.which("npm")
         assert npm, "npm is needed to install @openai/codex"
         subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(PREFIX), "@openai/codex"],
+            [
+                npm,
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(PREFIX),
+                "@openai/codex@0.171.0",
+            ],
             check=True,
             capture_output=True,
             timeout=600,
