@@ -14,12 +14,12 @@ from typing import Any
 import orjson
 from django.db import transaction
 
-from batch.inputs import CHAT_URL, EMBEDDINGS_URL, InputRefused, read_input
+from batch.inputs import URLS, InputRefused, read_input
 from batch.models import BatchJob, File, public_id
 from batch.runner import Options
 from routing.errors import GatewayError, invalid
 
-ENDPOINTS = (CHAT_URL, EMBEDDINGS_URL)
+ENDPOINTS = URLS
 COMPLETION_WINDOWS = ("24h",)
 LIST_LIMIT = 100
 Status = BatchJob.Status

@@ -9,22 +9,24 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from batch.inputs import CHAT_URL, EMBEDDINGS_URL
+from batch.inputs import CHAT_URL, EMBEDDINGS_URL, RESPONSES_URL
 from routing import catalog
 from routing.catalog import KeyEntry
-from routing.doors import openai_embeddings
+from routing.doors import openai_embeddings, openai_responses
 from routing.engine import gateway, latency, policies
 from routing.engine.context import CallContext
 from routing.errors import GatewayError
 from routing.providers import Completion
 from routing.schemas import ChatRequest, validation_error
 
-Request = ChatRequest | openai_embeddings.EmbeddingsRequest
+Request = ChatRequest | openai_embeddings.EmbeddingsRequest | openai_responses.Line
 
 
 def validate(url: str, body: dict[str, Any]) -> Request:
     if url == EMBEDDINGS_URL:
         return openai_embeddings.validate(body)
+    if url == RESPONSES_URL:
+        return openai_responses.Line(body)
     from pydantic import ValidationError
 
     try:
@@ -42,15 +44,19 @@ def context(req: Request, api_key_id: int | None = None) -> CallContext:
             api_key_id=api_key_id,
             query_type=query_type if isinstance(query_type, str) else "",
         )
+    protocol = "responses" if isinstance(req, openai_responses.Line) else "embeddings"
     return CallContext(
-        requested_model=req.model, source="batch", api_key_id=api_key_id, protocol="embeddings"
+        requested_model=req.model, source="batch", api_key_id=api_key_id, protocol=protocol
     )
 
 
 def _inputs(req: Request) -> policies.PolicyInput:
     if isinstance(req, ChatRequest):
         return gateway.policy_input(req, context(req))
-    return policies.PolicyInput(model=req.model, input_tokens=req.input_tokens(), output_tokens=0)
+    output = None if isinstance(req, openai_responses.Line) else 0
+    return policies.PolicyInput(
+        model=req.model, input_tokens=req.input_tokens(), output_tokens=output
+    )
 
 
 def estimate(req: Request, snapshot: catalog.Snapshot) -> Decimal | None:
@@ -60,7 +66,7 @@ def estimate(req: Request, snapshot: catalog.Snapshot) -> Decimal | None:
         plan = policies.plan_for(inp, snapshot, latency.snapshot(), gateway.score_prompt)
     except GatewayError:
         return Decimal(0)  # it will fail without calling a model
-    if isinstance(req, ChatRequest):
+    if isinstance(req, ChatRequest | openai_responses.Line):
         costs = [policies.estimate_cost(a.model, inp, a.params) for a in plan.attempts]
     else:
         costs = [a.model.estimate_cost(inp.input_tokens, 0) for a in plan.attempts]
@@ -75,6 +81,8 @@ async def complete(
 ) -> Completion:
     if isinstance(req, ChatRequest):
         return await gateway.complete(req, snapshot, ctx, key)
+    if isinstance(req, openai_responses.Line):
+        return await openai_responses.complete_line(req, snapshot, ctx, key)
     return await openai_embeddings.complete(req, snapshot, ctx, key)
 
 

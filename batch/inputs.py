@@ -19,7 +19,11 @@ import orjson
 CHAT_URL = "/v1/chat/completions"
 EMBEDDINGS_URL = "/v1/embeddings"
 RESPONSES_URL = "/v1/responses"
-URLS = (CHAT_URL, EMBEDDINGS_URL)  # the endpoints a batch line may call (batch/endpoints.py)
+URLS = (
+    CHAT_URL,
+    EMBEDDINGS_URL,
+    RESPONSES_URL,
+)  # the endpoints a batch line may call (batch/endpoints.py)
 JSONL_SUFFIXES = {".jsonl", ".json", ".ndjson"}
 BINARY_MAGIC = (b"%PDF", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b")
 

@@ -42,7 +42,7 @@ from routing.errors import GatewayError, invalid
 from routing.guards.cache import directives
 from routing.guards.keys import authenticate_header
 from routing.models import StoredResponse
-from routing.providers import UpstreamError
+from routing.providers import Completion, UpstreamError
 from routing.providers.openai_responses import PROTOCOL
 from routing.schemas import ChatRequest, Native, validation_error
 
@@ -304,3 +304,34 @@ async def input_items(request: Request) -> Reply:
 openai_paths.route("/v1/responses", POST=create)
 openai_paths.route("/v1/responses/([A-Za-z0-9_-]+)", GET=retrieve, DELETE=delete)
 openai_paths.route("/v1/responses/([A-Za-z0-9_-]+)/input_items", GET=input_items)
+
+
+class Line:
+    """A validated Responses request without streaming or storage: a batch line."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        try:
+            ResponsesRequest.model_validate(data)
+        except ValidationError as exc:
+            raise validation_error(exc) from None
+        if data.get("stream") or data.get("previous_response_id"):
+            raise invalid("A batch line cannot stream or continue a stored response.", "body")
+        self.data = data
+        self.model = str(data["model"])
+        self.items = rt.input_items(data["input"])
+
+    def input_tokens(self) -> int:
+        return max(1, len(orjson.dumps(self.items)) // 4)
+
+
+async def complete_line(
+    line: Line, snapshot: Snapshot, ctx: CallContext, key: KeyEntry | None
+) -> Completion:
+    """One Responses request through the engine, answered as a Responses response."""
+    native = key is not None and _native_first(line.data, snapshot, key)
+    chat = _chat_request(_chat(line.data, line.items, native), _native_body(line.data, line.items))
+    ctx.protocol = DOOR
+    completion = await gateway.complete(chat, snapshot, ctx, key)
+    turn = Turn({**line.data, "store": False}, line.items, None, key.id if key else 0)
+    completion.body = turn.body(completion.native, completion.body, ctx)
+    return completion

@@ -236,3 +236,29 @@ def test_batch_page_shows_api_jobs(client: openai.OpenAI, admin_client: Any) -> 
     )
     page = admin_client.get("/batch/").content.decode()
     assert "api.jsonl" in page and batch.id in page
+
+
+def test_responses_batch(client: openai.OpenAI, worker: Worker) -> None:
+    """A batch of /v1/responses lines answers each with a Responses response object."""
+    line = {
+        "custom_id": "r1",
+        "method": "POST",
+        "url": "/v1/responses",
+        "body": {"model": "fakeai/gpt-4o", "input": "batch me"},
+    }
+    bad = {**line, "custom_id": "r2", "body": {"model": "fakeai/gpt-4o"}}
+    uploaded = client.files.create(
+        file=("r.jsonl", io.BytesIO(jsonl([line, bad]))), purpose="batch"
+    )
+    batch = client.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/responses", completion_window="24h"
+    )
+    done = wait_done(client, batch.id)
+    assert (done.request_counts.completed, done.request_counts.failed) == (1, 1)
+    out = json.loads(client.files.content(done.output_file_id).text)
+    assert out["response"]["body"]["object"] == "response"
+    assert out["response"]["body"]["output"][0]["content"][0]["text"].startswith("Hello from")
+    err = json.loads(client.files.content(done.error_file_id).text)
+    assert err["custom_id"] == "r2" and err["response"]["status_code"] == 400
+    records.writer.flush(10)
+    assert UsageRecord.objects.filter(source="batch", protocol="responses").count() == 1

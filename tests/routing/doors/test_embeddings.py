@@ -233,3 +233,19 @@ def test_simulator_embedding_model_works_with_no_keys(live_app: LiveServer, api_
     assert "sim/embed" in models
     sim = Model.objects.get(provider__slug="sim", model_id="embed")
     assert sim.price_known and sim.kind == "embedding" and sim.dimensions == 256
+
+
+def test_rate_limit_and_budget_hold_for_embeddings(live_app: LiveServer) -> None:
+    """A key's requests per minute and its monthly budget hold on /v1/embeddings too."""
+    from routing.models import ApiKey
+
+    _, raw = ApiKey.issue("emb-limited", rpm=1)
+    limited = openai.OpenAI(base_url=f"{live_app.url}/v1", api_key=raw, max_retries=0)
+    limited.embeddings.create(model="fakeai/text-embedding-3-small", input="one")
+    with pytest.raises(openai.RateLimitError):
+        limited.embeddings.create(model="fakeai/text-embedding-3-small", input="two")
+    _, raw = ApiKey.issue("emb-broke", budget_usd=0)
+    broke = openai.OpenAI(base_url=f"{live_app.url}/v1", api_key=raw, max_retries=0)
+    with pytest.raises(openai.RateLimitError) as caught:
+        broke.embeddings.create(model="fakeai/text-embedding-3-small", input="three")
+    assert caught.value.code == "budget_exceeded"
