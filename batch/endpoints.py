@@ -13,8 +13,9 @@ from batch.inputs import CHAT_URL, EMBEDDINGS_URL, RESPONSES_URL
 from routing import catalog
 from routing.catalog import KeyEntry
 from routing.doors import openai_embeddings, openai_responses
-from routing.engine import gateway, latency, policies
+from routing.engine import gateway, policies
 from routing.engine.context import CallContext
+from routing.engine.live import plan_live
 from routing.errors import GatewayError
 from routing.providers import Completion
 from routing.schemas import ChatRequest, validation_error
@@ -63,17 +64,10 @@ def estimate(req: Request, snapshot: catalog.Snapshot) -> Decimal | None:
     """Worst-case estimated cost of this request's plan (0 when it cannot be planned)."""
     inp = _inputs(req)
     try:
-        plan = policies.plan_for(inp, snapshot, latency.snapshot(), gateway.score_prompt)
+        plan = plan_live(inp, snapshot)
     except GatewayError:
         return Decimal(0)  # it will fail without calling a model
-    if isinstance(req, ChatRequest | openai_responses.Line):
-        costs = [policies.estimate_cost(a.model, inp, a.params) for a in plan.attempts]
-    else:
-        costs = [a.model.estimate_cost(inp.input_tokens, 0) for a in plan.attempts]
-    known = [cost for cost in costs if cost is not None]
-    if len(known) < len(costs):
-        return None
-    return sum(known, Decimal(0)) if plan.strategy == "ensemble" else max(known)
+    return plan.worst_cost(inp.input_tokens, inp.output_tokens)
 
 
 async def complete(

@@ -122,17 +122,20 @@ def _key(snapshot: catalog.Snapshot, key_id: int | None) -> catalog.KeyEntry | N
 
 def _record_outcomes(request_ids: list[str]) -> dict[str, Outcome]:
     """What the usage records say about requests of an earlier run (resume)."""
-    from routing.models import UsageRecord
+    from usage.records import by_request_ids
 
-    found: dict[str, Outcome] = {}
-    for start in range(0, len(request_ids), 500):
-        rows = UsageRecord.objects.filter(request_id__in=request_ids[start : start + 500])
-        for r in rows:
-            found[r.request_id] = Outcome(
-                r.status == "ok", r.model, r.cost_usd if r.price_known else None,
-                r.input_tokens, r.output_tokens, r.latency_ms, r.error_type,
-            )  # fmt: skip
-    return found
+    return {
+        r.request_id: Outcome(
+            r.status == "ok",
+            r.model,
+            r.cost_usd if r.price_known else None,
+            r.input_tokens,
+            r.output_tokens,
+            r.latency_ms,
+            r.error_type,
+        )  # fmt: skip
+        for r in by_request_ids(request_ids)
+    }
 
 
 def _line_outcome(line: dict[str, Any], found_records: dict[str, Outcome]) -> Outcome:

@@ -34,10 +34,11 @@ from routing.doors.base import (
 )
 from routing.doors.openai_paths import Request
 from routing.doors.responses_events import EventWriter, sse
-from routing.engine import gateway, latency
+from routing.engine import gateway
 from routing.engine.context import CallContext
 from routing.engine.gateway import StreamSession
-from routing.engine.policies import PolicyInput, plan_for
+from routing.engine.live import plan_live
+from routing.engine.policies import PolicyInput
 from routing.errors import GatewayError, invalid
 from routing.guards.cache import directives
 from routing.guards.keys import authenticate_header
@@ -93,7 +94,7 @@ def _native_first(req: dict[str, Any], snapshot: Snapshot, key: KeyEntry) -> boo
     """Whether the first model the policy would try serves the Responses API itself."""
     inp = PolicyInput(model=req["model"], allowed_regions=key.allowed_regions)
     try:
-        plan = plan_for(inp, snapshot, latency.snapshot(), gateway.score_prompt)
+        plan = plan_live(inp, snapshot)
     except GatewayError:
         return False  # the engine raises it again, in order
     return plan.attempts[0].model.provider.serves_responses

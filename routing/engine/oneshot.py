@@ -1,5 +1,5 @@
-"""One non-streaming call that is not a chat completion (embeddings, a native relay), through
-the same engine as chat: plan, guards, cache, dispatch, usage record.
+"""One non-streaming call that is not a chat completion (embeddings, the legacy completions),
+through the same engine as chat: plan, guards, cache, dispatch, usage record.
 
 A door describes its call with a `OneShot` (what the policy sees, the cache slot, which
 kind of model may serve it, and the adapter call per attempt); this module runs it.
@@ -7,18 +7,17 @@ kind of model may serve it, and the adapter call per attempt); this module runs 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from decimal import Decimal
 
 from routing.catalog import KeyEntry, Snapshot
-from routing.engine import dispatch, latency
+from routing.engine import dispatch, telemetry
 from routing.engine.context import CallContext
-from routing.engine.gateway import _observe, _recorded_if_it_fails, score_prompt
+from routing.engine.gateway import _answered, _observe, _recorded_if_it_fails, _settle
+from routing.engine.live import plan_live
+from routing.engine.outcome import Answered
 from routing.engine.plan import Attempt, Plan
-from routing.engine.policies import PolicyInput, plan_for
-from routing.engine.telemetry import finished
+from routing.engine.policies import PolicyInput
 from routing.errors import GatewayError
 from routing.guards import cache, limits
 from routing.providers import Completion
@@ -47,12 +46,6 @@ def _wrong_kind(plan: Plan, kind: str) -> GatewayError | None:
     )
 
 
-def _estimate(plan: Plan, tokens: int, output: int) -> Decimal | None:
-    costs = [a.model.estimate_cost(tokens, output) for a in plan.attempts]
-    known = [c for c in costs if c is not None]
-    return max(known) if known and len(known) == len(costs) else None
-
-
 async def _hit(
     shot: OneShot, snapshot: Snapshot, ctx: CallContext, key: KeyEntry | None
 ) -> Completion | None:
@@ -61,18 +54,18 @@ async def _hit(
     hit = await cache.lookup(shot.cache_name)
     if hit is None:
         return None
-    await limits.admit(ctx, key, 0, None, count_only=True)
-    ctx.cache_hit, ctx.model = True, snapshot.resolve(hit.model)
-    ctx.usage, ctx.saved_usd = hit.usage, hit.cost
-    ctx.first_token_at = ctx.started
+    ctx.reservation = await limits.admit(key, 0, None, ctx.requested_model, count_only=True)
+    ctx.cached, ctx.usage = hit, hit.usage
+    model = snapshot.resolve(hit.model)
+    if model is not None:
+        ctx.answer = Answered(model, (), hit.usage, ctx.started)
     return Completion(body=hit.body, usage=hit.usage)
 
 
 async def _run(
     shot: OneShot, snapshot: Snapshot, ctx: CallContext, key: KeyEntry | None
 ) -> Completion:
-    chosen = plan_for(shot.inp, snapshot, latency.snapshot(), score_prompt)
-    ctx.route, ctx.decision = chosen.route, chosen.reason
+    ctx.plan = chosen = plan_live(shot.inp, snapshot)
     wrong = _wrong_kind(chosen, shot.kind)
     if wrong is not None:
         raise wrong
@@ -80,18 +73,16 @@ async def _run(
     if hit is not None:
         return hit
     tokens = shot.inp.input_tokens + shot.output_estimate
-    ctx.token_estimate = tokens
-    reservation = await limits.admit(
-        ctx, key, tokens, _estimate(chosen, shot.inp.input_tokens, shot.output_estimate)
-    )
+    worst = chosen.worst_cost(shot.inp.input_tokens, shot.output_estimate or None)
+    ctx.reservation = await limits.admit(key, tokens, worst, ctx.requested_model)
     try:
-        completion = await dispatch.call(chosen, ctx, shot.op)
-        ctx.usage = completion.usage
-        ctx.first_token_at = time.perf_counter()
+        completion, answer = await dispatch.call(chosen, ctx.started, tokens, shot.op)
+        _answered(ctx, answer)
     finally:
-        await limits.settle(reservation, ctx)
-    if shot.ttl and ctx.cache_write:
-        await cache.store(shot.cache_name, shot.ttl, completion.body, ctx)
+        await _settle(ctx)
+    if shot.ttl and ctx.cache_write and ctx.model is not None:
+        entry = cache.Cached(completion.body, ctx.model.id, ctx.usage, ctx.cost())
+        await cache.store(shot.cache_name, shot.ttl, entry)
     return completion
 
 
@@ -101,5 +92,5 @@ async def run(
     with _recorded_if_it_fails(ctx):
         completion = await _run(shot, snapshot, ctx, key)
     _observe(ctx)
-    finished(ctx)
+    telemetry.finished(ctx)
     return completion

@@ -18,11 +18,12 @@ import pytest
 
 from batch.models import BatchJob
 from batch.worker import Worker
-from routing.models import ApiKey, Model, UsageRecord
+from routing.models import ApiKey, Model
 from routing.transport import records
 from tests.batch.conftest import request_line
 from tests.conftest import LiveServer
 from tests.routing.conftest import assert_envelope
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.usefixtures("providers", "fast_timeouts")
 

@@ -10,11 +10,11 @@ import pytest
 from agents import Agent, Runner, function_tool, set_tracing_disabled
 from agents.models.openai_responses import OpenAIResponsesModel
 
-from routing.models import UsageRecord
 from routing.transport import records
 from tests.conftest import LiveServer
 from tests.fake_upstream import FakeUpstream
 from tests.routing.doors.test_responses import NATIVE
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.usefixtures("providers", "native_provider")
 calls: list[str] = []

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from routing.models import Route, RouteTarget, UsageRecord
+from routing.models import Route, RouteTarget
 from routing.transport import records
 from tests.conftest import LiveServer
 from tests.fake_upstream import FakeUpstream
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.usefixtures("providers", "native_provider")
 ROOT = Path(__file__).resolve().parents[3]

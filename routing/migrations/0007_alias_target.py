@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('routing', '0005_usage_protocol'),
+        ('routing', '0006_route_strategy_choices'),
     ]
 
     operations = [

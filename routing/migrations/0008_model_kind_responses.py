@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('routing', '0006_alias_target'),
+        ('routing', '0007_alias_target'),
     ]
 
     operations = [
