@@ -194,9 +194,7 @@ def records(rng: DateRange, protocol: str = "") -> QuerySet[UsageRecord]:
     model's default ordering (it breaks GROUP BY)."""
     first, after = rng.bounds()
     qs = between(first, after)
-    if protocol:
-        qs = qs.filter(protocol=protocol)
-    return qs
+    return qs.filter(protocol=protocol) if protocol else qs
 
 
 def _aggregates() -> dict[str, Any]:

@@ -34,7 +34,6 @@ from routing.engine.context import CallContext
 from routing.engine.dispatch import estimate_input_tokens
 from routing.engine.gateway import StreamSession
 from routing.errors import GatewayError
-from routing.guards.cache import directives
 from routing.guards.keys import authenticate_header
 from routing.providers import UpstreamError, adapter_for
 from routing.schemas import ChatRequest, Native, chat_request, parse_json_object
@@ -117,11 +116,16 @@ def _context(
     request_id: str,
 ) -> CallContext:
     query_type = headers.get("x-switchyard-query-type", "")
-    ctx = new_context(
-        DOOR, data["model"], key_id, bool(data.get("stream")), query_type, regions, request_id
+    return new_context(
+        DOOR,
+        data["model"],
+        key_id,
+        bool(data.get("stream")),
+        query_type,
+        regions,
+        request_id,
+        headers.get("cache-control", ""),
     )
-    ctx.cache_read, ctx.cache_write = directives(headers.get("cache-control", ""))
-    return ctx
 
 
 def _headers(ctx: CallContext, dropped: Dropped, request_id: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from routing.engine.context import CallContext
+from routing.guards.cache import directives
 
 JSON = "application/json"
 SSE = "text/event-stream"
@@ -53,18 +54,22 @@ def new_context(
     query_type: str,
     regions: frozenset[str],
     request_id: str,
+    cache_control: str = "",
 ) -> CallContext:
-    """The engine's record of one request that came through the door `protocol`."""
-    ctx = CallContext(
+    """The engine's record of one request that came through the door `protocol`
+    (`cache_control`: the request's Cache-Control header)."""
+    cache_read, cache_write = directives(cache_control)
+    return CallContext(
         requested_model=model,
         api_key_id=key_id,
+        protocol=protocol,
         stream=stream,
         query_type=query_type,
         allowed_regions=regions,
         request_id=request_id,
+        cache_read=cache_read,
+        cache_write=cache_write,
     )
-    ctx.protocol = protocol
-    return ctx
 
 
 def gateway_headers(ctx: CallContext) -> dict[str, str]:

@@ -26,13 +26,12 @@ from routing.doors.base import (
 from routing.engine import gateway
 from routing.engine.gateway import StreamSession
 from routing.errors import GatewayError, invalid
-from routing.guards.cache import directives
 from routing.guards.keys import authenticate_header
 from routing.providers import UpstreamError
 from routing.schemas import ChatRequest, parse_chat_request
 
 log = logging.getLogger("switchyard.api")
-DOOR = "chat"  # what usage records call this door
+DOOR = "chat"  # what usage records call this door (their `protocol`)
 __all__ = ["Reply", "handle", "sse"]
 TOO_LARGE = GatewayError(413, "The request body is too large.", code="request_too_large")
 
@@ -96,8 +95,8 @@ async def chat_completions(headers: Mapping[str, str], body: bytes, request_id: 
         _query_type(headers, chat),
         key.allowed_regions,
         request_id,
+        headers.get("cache-control", ""),
     )
-    ctx.cache_read, ctx.cache_write = directives(headers.get("cache-control", ""))
     if chat.stream:
         session = await gateway.open_stream(chat, snapshot, ctx, key)
         include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
