@@ -35,7 +35,7 @@ from routing.providers.base import (
     native_for,
     scrub,
 )
-from routing.transport import http
+from routing.transport import upstream
 
 if TYPE_CHECKING:
     from routing.catalog import ModelEntry
@@ -298,7 +298,7 @@ def _headers(model: ModelEntry, native: Native | None = None) -> dict[str, str]:
 
 async def _post(model: ModelEntry, path: str, payload: dict, headers: dict, timeout: float) -> Any:
     try:
-        response = await http.post(
+        response = await upstream.client().post(
             f"{model.provider.base_url}{path}", orjson.dumps(payload), headers, timeout
         )
         if response.status >= 400:
@@ -371,7 +371,7 @@ class AnthropicAdapter(Adapter):
         if native is not None:
             json_tool = None
         try:
-            async with http.stream(
+            async with upstream.client().stream(
                 f"{model.provider.base_url}/v1/messages",
                 orjson.dumps(payload),
                 headers,

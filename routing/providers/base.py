@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from routing.catalog.pricing import TokenUsage
 from routing.schemas import NATIVE_KEY, Native
-from routing.transport.http import describe
+from routing.transport.upstream import describe
 
 if TYPE_CHECKING:
     from routing.catalog import ModelEntry

@@ -22,7 +22,7 @@ from routing.providers.base import (
     native_for,
     scrub,
 )
-from routing.transport import http
+from routing.transport import upstream
 
 if TYPE_CHECKING:
     from routing.catalog import ModelEntry
@@ -56,7 +56,9 @@ class OpenAIAdapter(Adapter):
         payload.pop("stream_options", None)
         payload.pop(NATIVE_KEY, None)
         try:
-            response = await http.post(url, orjson.dumps(payload), _headers(model), read_timeout)
+            response = await upstream.client().post(
+                url, orjson.dumps(payload), _headers(model), read_timeout
+            )
             if response.status >= 400:
                 await _raise_for_status(model, response.status, response.text, response.headers)
             data = orjson.loads(response.body)
@@ -101,7 +103,7 @@ class OpenAIAdapter(Adapter):
         payload["stream_options"] = {"include_usage": True}
         payload.pop(NATIVE_KEY, None)
         try:
-            async with http.stream(
+            async with upstream.client().stream(
                 url, orjson.dumps(payload), _headers(model), read_timeout
             ) as response:
                 if response.status >= 400:
@@ -126,7 +128,7 @@ class OpenAIAdapter(Adapter):
         url = f"{model.provider.base_url}/responses"
         payload = openai_responses.payload(model, native, stream=True)
         try:
-            async with http.stream(
+            async with upstream.client().stream(
                 url, orjson.dumps(payload), _headers(model), read_timeout
             ) as response:
                 if response.status >= 400:
@@ -144,7 +146,9 @@ async def post_json(
     """POST a JSON body to one of the provider's OpenAI endpoints; the JSON object back."""
     url = f"{model.provider.base_url}{path}"
     try:
-        response = await http.post(url, orjson.dumps(payload), _headers(model), read_timeout)
+        response = await upstream.client().post(
+            url, orjson.dumps(payload), _headers(model), read_timeout
+        )
         if response.status >= 400:
             await _raise_for_status(model, response.status, response.text, response.headers)
         data = orjson.loads(response.body)
