@@ -49,6 +49,7 @@ class LoadSpec:
     max_tokens: int = 64
     timeout: float = 30.0
     unique_prompts: bool = False  # a different prompt per request: response caches miss
+    body: bytes = b""  # a fixed body instead of the chat request (other endpoints)
     protocol: str = "chat"  # the front door: chat (OpenAI) | messages (Anthropic, /v1/messages)
 
     def __post_init__(self) -> None:
@@ -57,6 +58,8 @@ class LoadSpec:
 
 
 def request_body(spec: LoadSpec, number: int = 0) -> bytes:
+    if spec.body:
+        return spec.body
     prompt = f"{spec.prompt} (request {number})" if spec.unique_prompts else spec.prompt
     body: dict[str, Any] = {
         "model": spec.model,

@@ -1,6 +1,7 @@
 """A fake LLM provider for tests: a real HTTP server on 127.0.0.1 with per-request faults.
 
-It speaks the OpenAI chat-completions protocol under ``/openai/v1`` and the Anthropic Messages
+It speaks the OpenAI chat-completions protocol under ``/openai/v1`` (its other endpoints, such
+as embeddings, live in ``tests/fake_upstream_openai.py``) and the Anthropic Messages
 API under ``/anthropic/v1``, streaming and not, and runs ``uvicorn.Server`` in a background
 thread with its own event loop::
 
@@ -29,6 +30,7 @@ from typing import Any
 
 import uvicorn
 
+from . import fake_upstream_openai
 from .fake_upstream_anthropic import (
     AnthropicWire,
     Frames,
@@ -465,6 +467,9 @@ class _App:
             denied = self.openai.auth_error(rec.headers)
             status, obj = denied or (200, self.openai.models())
             return await conn.json(status, obj, self.openai.headers())
+        extra = fake_upstream_openai.HANDLERS.get(path)
+        if extra is not None and method == "POST":
+            return await fake_upstream_openai.serve(conn, self.fake, extra, self.openai)
         if path not in self.routes or method != "POST":
             return await conn.json(404, wire.error(404, f"Unknown route {method} {path}"), [])
         denied = wire.auth_error(rec.headers)

@@ -37,6 +37,8 @@ class ProviderEntry:
     region: str
     rpm: int | None = None
     tpm: int | None = None
+    serves_responses: bool = False  # OpenAI's Responses API, natively
+    serves_completions: bool = False  # the legacy /v1/completions
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +57,20 @@ class ModelEntry:
     note: str
     rpm: int | None = None
     tpm: int | None = None
+    kind: str = "chat"  # chat | embedding
+    dimensions: int | None = None  # embedding models: vector length
 
     @property
     def simulated(self) -> bool:
         return self.provider.slug == "sim"
 
     def estimate_cost(self, input_tokens: int, output_tokens: int) -> Decimal | None:
-        if not self.price_known or self.input_price is None or self.output_price is None:
+        output_price = self.output_price
+        if output_price is None and self.kind == "embedding":
+            output_price = Decimal(0)  # embeddings are priced on input only
+        if not self.price_known or self.input_price is None or output_price is None:
             return None
-        return (self.input_price * input_tokens + self.output_price * output_tokens) / 1_000_000
+        return (self.input_price * input_tokens + output_price * output_tokens) / 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +169,8 @@ def _provider_entry(provider: Any) -> ProviderEntry:
         region=provider.region,
         rpm=provider.rpm,
         tpm=provider.tpm,
+        serves_responses=provider.serves_responses,
+        serves_completions=provider.serves_completions,
     )
 
 
@@ -181,6 +190,8 @@ def _model_entry(model: Any, provider: ProviderEntry) -> ModelEntry:
         note=model.note,
         rpm=model.rpm,
         tpm=model.tpm,
+        kind=model.kind,
+        dimensions=model.dimensions,
     )
 
 

@@ -23,5 +23,8 @@ The shape every door follows (N doors + M back doors = N + M adapters, not N x M
    the protocol's error event) and the headers (`base.gateway_headers(ctx)`) in the door's terms.
 
 Doors: `openai_chat` (/v1/chat/completions, /v1/models) and `anthropic_messages`
-(/v1/messages, /v1/messages/count_tokens, /v1/models with `anthropic-version`).
+(/v1/messages, /v1/messages/count_tokens, /v1/models with `anthropic-version`). The other
+OpenAI endpoints are doors too, registered in one path table (`openai_paths`, one entry of
+table.py): `openai_embeddings` (/v1/embeddings, through `engine.oneshot`: only embedding models),
+`openai_files` and `openai_batches` (the Files and Batches APIs, stored by `batch/api.py`).
 """

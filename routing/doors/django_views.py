@@ -25,7 +25,12 @@ async def v1(request: HttpRequest) -> HttpResponseBase:
     request_id = getattr(request, "request_id", "") or new_request_id()
     headers = {name.lower(): value for name, value in request.headers.items()}
     reply = await table.handle(
-        request.method or "GET", request.path, headers, _body(request), request_id
+        request.method or "GET",
+        request.path,
+        headers,
+        _body(request),
+        request_id,
+        request.META.get("QUERY_STRING", ""),
     )
     response: HttpResponseBase
     if reply.stream is not None:

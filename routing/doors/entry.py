@@ -13,8 +13,6 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
-from django.conf import settings
-
 from routing.doors import table
 from routing.doors.base import Reply
 from routing.doors.middleware import SAFE_ID
@@ -79,7 +77,7 @@ async def serve_api(scope: Scope, receive: Receive, send: Send) -> None:
     incoming = headers.get("x-request-id", "")
     request_id = incoming if SAFE_ID.match(incoming) else new_request_id()
     try:
-        body = await _read_body(receive, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        body = await _read_body(receive, table.body_limit(scope["path"]))
     except asyncio.CancelledError:
         return
     # The answer runs in this task; a watcher task cancels it when the client goes away. It
@@ -110,7 +108,8 @@ async def serve_api(scope: Scope, receive: Receive, send: Send) -> None:
 async def _answer(
     scope: Scope, headers: dict[str, str], body: bytes | None, request_id: str, send: Send
 ) -> None:
-    reply = await table.handle(scope["method"], scope["path"], headers, body, request_id)
+    query = scope.get("query_string", b"").decode("latin-1")
+    reply = await table.handle(scope["method"], scope["path"], headers, body, request_id, query)
     await _send_reply(reply, send)
 
 

@@ -58,6 +58,8 @@ def model_object(model: ModelEntry) -> dict[str, Any]:
         },
         "simulated": model.simulated,
         "region": model.region,
+        "kind": model.kind,
+        **({"dimensions": model.dimensions} if model.kind == "embedding" else {}),
     }
 
 

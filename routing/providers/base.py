@@ -82,6 +82,20 @@ class Adapter(ABC):
         self, model: ModelEntry, body: dict[str, Any], read_timeout: float
     ) -> AsyncIterator[Chunk]: ...
 
+    async def embed(
+        self, model: ModelEntry, body: dict[str, Any], read_timeout: float
+    ) -> Completion:
+        """OpenAI's /v1/embeddings; protocols without embeddings refuse it."""
+        raise UpstreamError("bad_request", f"{model.provider.name} does not serve embeddings.", 400)
+
+    async def complete_text(
+        self, model: ModelEntry, body: dict[str, Any], read_timeout: float
+    ) -> Completion:
+        """The legacy /v1/completions; protocols without it refuse it."""
+        raise UpstreamError(
+            "bad_request", f"{model.provider.name} does not serve /v1/completions.", 400
+        )
+
     async def count_tokens(
         self, model: ModelEntry, native: Native, read_timeout: float
     ) -> dict[str, Any] | None:

@@ -184,3 +184,70 @@ async def models(request: HttpRequest) -> HttpResponse:
     return HttpResponse(
         orjson.dumps({"object": "list", "data": data}), content_type="application/json"
     )
+
+
+def embedding_vector(text: str, dimensions: int) -> list[float]:
+    """A deterministic unit vector for `text`: the same input always gives the same vector."""
+    values: list[float] = []
+    counter = 0
+    while len(values) < dimensions:
+        digest = hashlib.sha256(f"{counter}:{text}".encode()).digest()
+        values += [(byte - 127.5) / 127.5 for byte in digest]
+        counter += 1
+    vector = values[:dimensions]
+    norm = sum(v * v for v in vector) ** 0.5 or 1.0
+    return [round(v / norm, 6) for v in vector]
+
+
+def _embedding_inputs(raw: Any) -> list[str] | None:
+    if isinstance(raw, str):
+        return [raw]
+    if isinstance(raw, list) and raw and all(isinstance(i, int) for i in raw):
+        return [" ".join(map(str, raw))]
+    if isinstance(raw, list) and raw and all(isinstance(i, str | list) for i in raw):
+        return [i if isinstance(i, str) else " ".join(map(str, i)) for i in raw]
+    return None
+
+
+def _encoded(vector: list[float], encoding: str) -> list[float] | str:
+    if encoding != "base64":
+        return vector
+    import base64
+    import struct
+
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+
+
+@csrf_exempt
+async def embeddings(request: HttpRequest) -> HttpResponse:
+    """OpenAI's /v1/embeddings for `embed`, the simulator's one embedding model."""
+    from routing.catalog.seed import SIM_EMBEDDING
+
+    name, _ref, native = SIM_EMBEDDING
+    try:
+        body = orjson.loads(request.body)
+        inputs = _embedding_inputs(body.get("input"))
+    except (orjson.JSONDecodeError, AttributeError):
+        return _error(400, "Send a JSON body with 'model' and 'input'.")
+    if body.get("model") != name:
+        return _error(404, f"The simulator has no embedding model '{body.get('model')}'.")
+    if inputs is None:
+        return _error(400, "'input' must be a string, a list of strings or token arrays.")
+    dims = int(body.get("dimensions") or native)
+    encoding = str(body.get("encoding_format") or "float")
+    data = [
+        {
+            "object": "embedding",
+            "index": i,
+            "embedding": _encoded(embedding_vector(t, dims), encoding),
+        }
+        for i, t in enumerate(inputs)
+    ]
+    tokens = sum(max(1, len(t) // 4) for t in inputs)
+    payload = {
+        "object": "list",
+        "data": data,
+        "model": name,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
+    return HttpResponse(orjson.dumps(payload), content_type="application/json")
