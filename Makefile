@@ -54,7 +54,7 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: setup
+bench: install-dev setup
 	$(PY) -m bench.run
 
 # Rebuild the learned complexity estimator and its evaluation (needs the training extra).

@@ -23,6 +23,7 @@ from routing.providers import Chunk, Completion, UpstreamError, adapter_for
 
 T = TypeVar("T")
 QUOTA = "provider quota per minute reached"
+NOT_CONFIGURED = "not_configured"  # an attempt skipped because its provider has no key
 
 
 @dataclass
@@ -64,7 +65,8 @@ async def _run(plan: Plan, ctx: CallContext, op: Callable[[Attempt], Awaitable[T
     for attempt in plan.attempts:
         reason = await _unavailable(attempt, single, ctx)
         if reason:
-            log = AttemptLog(attempt.model.id, "skipped", error=reason)
+            outcome = "skipped" if attempt.model.provider.configured else NOT_CONFIGURED
+            log = AttemptLog(attempt.model.id, outcome, error=reason)
             ctx.attempts.append(log)
             skipped.append(log)
             continue
@@ -135,6 +137,33 @@ def _client_error(err: UpstreamError, ctx: CallContext) -> GatewayError:
     )
 
 
+def _not_configured(plan: Plan, ctx: CallContext, skipped: list[AttemptLog]) -> GatewayError:
+    """Every target's provider lacks its key: a configuration problem that retrying cannot
+    fix, so a status the SDKs do not retry (400, as for a named unconfigured model), and
+    its own error type in the usage record (not an upstream error, not a fallback)."""
+    ctx.error_type = NOT_CONFIGURED
+    headers = {"x-should-retry": "false"}  # the OpenAI and Anthropic SDKs honour it
+    if not plan.route:
+        return GatewayError(
+            400,
+            skipped[0].error,
+            "invalid_request_error",
+            "provider_not_configured",
+            "model",
+            headers=headers,
+        )
+    reasons = "; ".join(f"{a.model}: {a.error}" for a in skipped)
+    return GatewayError(
+        400,
+        f"No model of route '{plan.route}' is configured ({reasons}).",
+        "invalid_request_error",
+        "route_not_configured",
+        "model",
+        headers=headers,
+        details=[a.as_dict() for a in ctx.attempts],
+    )
+
+
 def _exhausted(
     plan: Plan, ctx: CallContext, last: UpstreamError | None, skipped: list[AttemptLog]
 ) -> GatewayError:
@@ -149,11 +178,9 @@ def _exhausted(
             headers={"Retry-After": "5"},
             details=details,
         )
+    if last is None and skipped and all(s.outcome == NOT_CONFIGURED for s in skipped):
+        return _not_configured(plan, ctx, skipped)
     if last is None:
-        if not plan.route and skipped:
-            return GatewayError(
-                400, skipped[0].error, "invalid_request_error", "provider_not_configured", "model"
-            )
         reasons = "; ".join(f"{a.model}: {a.error}" for a in skipped)
         return GatewayError(
             503,
