@@ -11,7 +11,7 @@ def request_log_config(target: str, formatter: str) -> tuple[dict[str, object], 
     if target == "off":
         return {}, {"level": "WARNING"}
     handler = {
-        "class": "routing.logs.BackgroundFileHandler",
+        "class": "routing.transport.logs.BackgroundFileHandler",
         "filename": target,
         "formatter": formatter,
     }

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from routing import catalog
-from routing.prompt_files import MAX_UPLOAD_BYTES, UploadError
+from routing.tools.prompt_files import MAX_UPLOAD_BYTES, UploadError
 
 from . import export
 from .calculator import Outcome, calculate, store_upload

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from playground.models import Run
-from routing import records
 from routing.models import Provider, UsageRecord
+from routing.transport import records
 from tests.conftest import LiveServer
 from tests.fake_upstream import FakeUpstream, Fault
 from tests.playground.conftest import Page, partials
@@ -161,7 +161,7 @@ def test_unknown_model_is_refused_before_anything_runs(page: Page, fake: FakeUps
 def test_route_without_configured_targets_is_flagged(page: Page, fake: FakeUpstream) -> None:
     """A route whose every target lacks its key is disabled in the picker with the reason, and
     run anyway it fails in its own pane as route_not_configured."""
-    from tests.routing.test_routes_e2e import make_route
+    from tests.routing.engine.test_routes_e2e import make_route
 
     closed = Provider.objects.create(slug="closedai", name="ClosedAI", protocol="openai")
     closed.models.create(model_id="gpt-x", prices_ref="", price_known=False)

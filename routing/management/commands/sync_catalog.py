@@ -4,9 +4,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from routing.catalog_sync import sync_catalog
-from routing.pricing import prices_label
-from routing.state import bump_config_version
+from routing.catalog.pricing import prices_label
+from routing.catalog.sync import sync_catalog
+from routing.guards.state import bump_config_version
 
 
 class Command(BaseCommand):
