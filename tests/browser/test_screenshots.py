@@ -9,6 +9,7 @@ A page is one entry in PAGES: a name, a path and an optional `prepare(page)` tha
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from django.test import Client
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
@@ -63,7 +65,14 @@ PAGES = [
 
 
 @pytest.fixture
-def staff_cookie(gateway_db: None, sim_models: list[str]) -> dict[str, str]:
+def fresh_install(gateway_db: None) -> None:
+    """What `make run` sets up: the bundled catalog (simulator included) and default routes."""
+    call_command("sync_catalog", stdout=io.StringIO())
+    call_command("install_default_routes", stdout=io.StringIO())
+
+
+@pytest.fixture
+def staff_cookie(fresh_install: None) -> dict[str, str]:
     """A signed-in staff user's session cookie (the dashboard and batch need staff)."""
     user = User.objects.create_user("ops", password="pw", is_staff=True, is_superuser=True)
     client = Client()
