@@ -16,7 +16,7 @@ REQUEST_LOG ?= var/requests.log
 $(VENV)/.serve-installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing Switchyard's dependencies into $(VENV) ..."
-	@$(VENV)/bin/pip install -q --disable-pip-version-check -e .
+	@$(VENV)/bin/pip install -q --no-compile --disable-pip-version-check -e .
 	@touch $@
 
 $(VENV)/.installed: pyproject.toml

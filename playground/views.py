@@ -11,6 +11,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.db import OperationalError
 from django.http import (
     Http404,
@@ -40,6 +41,14 @@ async def _user_id(request: HttpRequest) -> tuple[bool, int | None]:
     if user.is_authenticated:
         return True, user.pk
     return not settings.PLAYGROUND_REQUIRE_LOGIN, None
+
+
+async def _required_user(request: HttpRequest) -> int | None:
+    """The user id for a run endpoint; 403 when a login is required and there is none."""
+    allowed, user_id = await _user_id(request)
+    if not allowed:
+        raise PermissionDenied("Sign in to use the playground.")
+    return user_id
 
 
 @require_GET
@@ -106,8 +115,10 @@ def _stored_panes(run: Run) -> list[dict[str, Any]]:
 
 @require_GET
 async def model_search(request: HttpRequest) -> HttpResponse:
-    """htmx: the picker's result list for the typed query (favourites and most used first)."""
-    _, user_id = await _user_id(request)
+    """htmx: the picker's result list for the typed query (favourites and most used first;
+    open to anyone, like the catalog, so other pages can reuse the picker)."""
+    allowed, user_id = await _user_id(request)
+    user_id = user_id if allowed else None
     snapshot = await catalog.current()
     favourites = {f for f in request.GET.get("fav", "").split(",") if f}
     uses = await sync_to_async(usage_counts)(user_id)
@@ -119,7 +130,7 @@ async def model_search(request: HttpRequest) -> HttpResponse:
 @require_GET
 async def recent_runs(request: HttpRequest) -> HttpResponse:
     """htmx: the recent-runs list, filtered by the search box."""
-    _, user_id = await _user_id(request)
+    user_id = await _required_user(request)
     query = request.GET.get("q", "").strip()
     runs = await sync_to_async(recent)(user_id, query)
     return render(request, "playground/_recent.html", {"recent_runs": runs, "query": query})
@@ -128,7 +139,7 @@ async def recent_runs(request: HttpRequest) -> HttpResponse:
 @require_POST
 async def delete_run(request: HttpRequest, pk: int) -> HttpResponse:
     """htmx: delete a run (and its follow-ups); answers the refreshed list."""
-    _, user_id = await _user_id(request)
+    user_id = await _required_user(request)
     run = await _own_run(pk, user_id)
     await run.adelete()
     query = request.POST.get("q", "").strip()
@@ -139,7 +150,7 @@ async def delete_run(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 async def rate_run(request: HttpRequest, pk: int) -> JsonResponse:
     """Mark a pane best (`winner=<i>`, empty to clear) or rate one (`pane=<i>&rating=up|down|`)."""
-    _, user_id = await _user_id(request)
+    user_id = await _required_user(request)
     run = await _own_run(pk, user_id)
     error = _apply_rating(run, request.POST)
     if error:
@@ -170,7 +181,7 @@ async def export_run(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     """The whole conversation as JSON or Markdown, as a download."""
     if fmt not in ("json", "md"):
         raise Http404("Export as .json or .md.")
-    _, user_id = await _user_id(request)
+    user_id = await _required_user(request)
     run = await _own_run(pk, user_id)
     chain = await sync_to_async(run.chain)()
     if fmt == "json":
