@@ -7,8 +7,8 @@ from decimal import Decimal
 import openai
 import pytest
 
-from routing.models import UsageRecord
 from routing.transport import records
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.usefixtures("providers")
 

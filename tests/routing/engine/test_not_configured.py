@@ -6,11 +6,12 @@ import openai
 import pytest
 from django.utils import timezone
 
-from routing.models import Model, Provider, UsageRecord
+from routing.models import Model, Provider
 from routing.transport import records
 from tests.conftest import LiveServer
 from tests.routing.engine.test_routes_e2e import make_route
 from usage import reports
+from usage.models import UsageRecord
 from usage.reports import DateRange
 
 pytestmark = pytest.mark.usefixtures("providers")
