@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from config.request_log import request_log_config
 
@@ -128,6 +129,13 @@ SWITCHYARD_REQUEST_TIMEOUT = env.float("SWITCHYARD_REQUEST_TIMEOUT", default=120
 SWITCHYARD_UPSTREAM_MAX_CONNECTIONS = env.int("SWITCHYARD_UPSTREAM_MAX_CONNECTIONS", default=1000)
 # Extra CA certificates (PEM) trusted for upstream TLS, e.g. a private CA of a self-hosted model.
 SWITCHYARD_UPSTREAM_CA_FILE = env.str("SWITCHYARD_UPSTREAM_CA_FILE", default="")
+# Which upstream HTTP client serves routing/transport/upstream.py's contract: "fast" (the
+# gateway's own, asyncio + httptools) or "httpx". Their names: upstream.IMPLEMENTATIONS.
+SWITCHYARD_UPSTREAM_CLIENT = env.str("SWITCHYARD_UPSTREAM_CLIENT", default="fast")
+if SWITCHYARD_UPSTREAM_CLIENT not in ("fast", "httpx"):
+    raise ImproperlyConfigured(
+        f"SWITCHYARD_UPSTREAM_CLIENT={SWITCHYARD_UPSTREAM_CLIENT!r}: use 'fast' or 'httpx'."
+    )
 SWITCHYARD_FIRST_TOKEN_TIMEOUT = env.float("SWITCHYARD_FIRST_TOKEN_TIMEOUT", default=30.0)
 SWITCHYARD_STALL_TIMEOUT = env.float("SWITCHYARD_STALL_TIMEOUT", default=30.0)
 SWITCHYARD_TOTAL_DEADLINE = env.float("SWITCHYARD_TOTAL_DEADLINE", default=300.0)

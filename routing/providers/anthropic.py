@@ -19,7 +19,7 @@ from routing.providers.base import (
     error_message,
     scrub,
 )
-from routing.transport import http
+from routing.transport import upstream
 
 if TYPE_CHECKING:
     from routing.catalog import ModelEntry
@@ -225,7 +225,7 @@ class AnthropicAdapter(Adapter):
     ) -> Completion:
         payload = to_anthropic(model, body, stream=False)
         try:
-            response = await http.post(
+            response = await upstream.client().post(
                 f"{model.provider.base_url}/v1/messages",
                 orjson.dumps(payload),
                 _headers(model),
@@ -251,7 +251,7 @@ class AnthropicAdapter(Adapter):
     ) -> AsyncIterator[Chunk]:
         payload = to_anthropic(model, body, stream=True)
         try:
-            async with http.stream(
+            async with upstream.client().stream(
                 f"{model.provider.base_url}/v1/messages",
                 orjson.dumps(payload),
                 _headers(model),

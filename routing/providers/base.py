@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from routing.catalog.pricing import TokenUsage
-from routing.transport.http import describe
+from routing.transport.upstream import describe
 
 if TYPE_CHECKING:
     from routing.catalog import ModelEntry

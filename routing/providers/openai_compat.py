@@ -19,7 +19,7 @@ from routing.providers.base import (
     error_message,
     scrub,
 )
-from routing.transport import http
+from routing.transport import upstream
 
 if TYPE_CHECKING:
     from routing.catalog import ModelEntry
@@ -47,7 +47,9 @@ class OpenAIAdapter(Adapter):
         payload = {**body, "model": model.model_id, "stream": False}
         payload.pop("stream_options", None)
         try:
-            response = await http.post(url, orjson.dumps(payload), _headers(model), read_timeout)
+            response = await upstream.client().post(
+                url, orjson.dumps(payload), _headers(model), read_timeout
+            )
             if response.status >= 400:
                 await _raise_for_status(model, response.status, response.text, response.headers)
             data = orjson.loads(response.body)
@@ -66,7 +68,7 @@ class OpenAIAdapter(Adapter):
         payload = {**body, "model": model.model_id, "stream": True}
         payload["stream_options"] = {"include_usage": True}
         try:
-            async with http.stream(
+            async with upstream.client().stream(
                 url, orjson.dumps(payload), _headers(model), read_timeout
             ) as response:
                 if response.status >= 400:

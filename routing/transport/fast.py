@@ -1,7 +1,7 @@
-"""All outbound HTTP goes through here: HTTP/1.1 on pooled keep-alive connections (one pool
-per event loop and origin), responses parsed by httptools (llhttp, the parser uvicorn
-uses), explicit connect and between-reads timeouts, server-sent events decoded by
-httpx-sse's decoder.
+"""The default upstream client (`SWITCHYARD_UPSTREAM_CLIENT=fast`): HTTP/1.1 on pooled
+keep-alive connections (one pool per event loop and origin), responses parsed by httptools
+(llhttp, the parser uvicorn uses), explicit connect and between-reads timeouts. It serves
+the contract in `upstream.py`; `httpx_client.py` serves the same one with httpx.
 
 Why not aiohttp or httpx: a provider call is the largest single cost a gateway adds, and
 against the benchmark upstream aiohttp spends about 62 µs of CPU per call where this client
@@ -23,31 +23,38 @@ from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httptools
 from django.conf import settings
-from httpx_sse import ServerSentEvent
-from httpx_sse._decoders import SSEDecoder
 
-USER_AGENT = "switchyard/0.1"
-KEEPALIVE_SECONDS = 15.0  # an idle connection older than this is closed, not reused
-MAX_IDLE = 256  # idle connections kept per origin
+from routing.transport.upstream import (
+    CORRUPT,
+    DECODED,
+    KEEPALIVE_SECONDS,
+    LINE_BREAK,
+    LOST,
+    MAX_IDLE,
+    NO_CONNECT,
+    NO_CONNECT_IN_TIME,
+    NOT_HTTP,
+    NOT_IN_TIME,
+    NOT_LATIN1,
+    USER_AGENT,
+    EventStream,
+    Response,
+    TransportError,
+    UpstreamClient,
+    tls_context,
+    unsupported_encoding,
+)
+
 PAUSE_AT = 1 << 20  # unread stream bytes before reading from the socket pauses
 
 
-class TransportError(Exception):
-    """The exchange failed below HTTP semantics; `kind` is an UpstreamError kind."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-
-
 def _lost() -> TransportError:
-    return TransportError("connection", "The upstream closed the connection unexpectedly.")
+    return TransportError("connection", LOST)
 
 
 @dataclass(frozen=True)
@@ -72,15 +79,6 @@ def _target(url: str) -> _Target:
     return _Target(parts.scheme, parts.hostname, port, host_header, path, origin)
 
 
-@functools.lru_cache(maxsize=4)
-def _tls(extra_ca_file: str) -> ssl.SSLContext:
-    """The system's trust store, plus SWITCHYARD_UPSTREAM_CA_FILE when set."""
-    context = ssl.create_default_context()
-    if extra_ca_file:
-        context.load_verify_locations(cafile=extra_ca_file)
-    return context
-
-
 def _request_bytes(target: _Target, content: bytes, headers: Mapping[str, str]) -> bytes:
     lines = [
         f"POST {target.path} HTTP/1.1",
@@ -91,13 +89,11 @@ def _request_bytes(target: _Target, content: bytes, headers: Mapping[str, str]) 
     lines += [f"{name}: {value}" for name, value in headers.items()]
     head = "\r\n".join(lines)
     if head.count("\n") >= len(lines) or head.count("\r") >= len(lines):
-        raise TransportError("connection", "A header for the upstream contains a line break.")
+        raise TransportError("connection", LINE_BREAK)
     try:
         return head.encode("latin-1") + b"\r\n\r\n" + content
     except UnicodeEncodeError:
-        raise TransportError(
-            "connection", "A header for the upstream is not ISO-8859-1 text."
-        ) from None
+        raise TransportError("connection", NOT_LATIN1) from None
 
 
 class _Exchange:
@@ -147,8 +143,8 @@ class _Exchange:
             self.decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif encoding == "deflate":
             self.decoder = zlib.decompressobj()
-        elif encoding != "identity":
-            raise TransportError("malformed", f"Unsupported content encoding {encoding!r}.")
+        elif encoding not in DECODED:
+            raise unsupported_encoding(encoding)
         self.wake()
 
     def feed(self, data: bytes) -> None:
@@ -205,9 +201,9 @@ class _Connection(asyncio.Protocol):
             if isinstance(cause, TransportError):
                 self._abort(cause)
             elif isinstance(cause, zlib.error):
-                self._abort(TransportError("malformed", "The upstream sent a corrupt body."))
+                self._abort(TransportError("malformed", CORRUPT))
             else:
-                self._abort(TransportError("malformed", "The upstream sent malformed HTTP."))
+                self._abort(TransportError("malformed", NOT_HTTP))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -283,7 +279,7 @@ class _Connection(asyncio.Protocol):
             base = exchange.loop.time() if self.paused else exchange.last_read
             self.timer = exchange.loop.call_at(base + self.read_timeout, self._check_idle)
             return
-        self._abort(TransportError("timeout", "The upstream did not answer in time."))
+        self._abort(TransportError("timeout", NOT_IN_TIME))
 
     def _stop_timer(self) -> None:
         if self.timer is not None:
@@ -359,7 +355,7 @@ class _Pool:
                     protocol,
                     target.host,
                     target.port,
-                    ssl=_tls(settings.SWITCHYARD_UPSTREAM_CA_FILE) if tls else None,
+                    ssl=tls_context(settings.SWITCHYARD_UPSTREAM_CA_FILE) if tls else None,
                     server_hostname=target.host if tls else None,
                 )
         except BaseException as exc:
@@ -368,11 +364,9 @@ class _Pool:
             else:
                 self._slot_freed()
             if isinstance(exc, TimeoutError):
-                raise TransportError(
-                    "timeout", "Could not connect to the upstream in time."
-                ) from None
+                raise TransportError("timeout", NO_CONNECT_IN_TIME) from None
             if isinstance(exc, OSError | ssl.SSLError):
-                raise TransportError("connection", "Could not connect to the upstream.") from None
+                raise TransportError("connection", NO_CONNECT) from None
             raise
         return conn
 
@@ -479,17 +473,6 @@ async def _until(conn: _Connection, exchange: _Exchange, flag: str) -> None:
         raise
 
 
-@dataclass
-class Response:
-    status: int
-    headers: Mapping[str, str]  # lower-case names
-    body: bytes
-
-    @property
-    def text(self) -> str:
-        return self.body.decode(errors="replace")
-
-
 async def _rest(conn: _Connection, exchange: _Exchange) -> bytes:
     exchange.streamed = False
     if exchange is conn.exchange:
@@ -510,19 +493,15 @@ async def post(
     return Response(exchange.status, exchange.headers, body)
 
 
-@dataclass
-class EventStream:
-    status: int
-    headers: Mapping[str, str]
-    _conn: _Connection
-    _exchange: _Exchange
-    pending: int = 0  # events already received after the one just yielded
+class _EventStream(EventStream):
+    def __init__(self, conn: _Connection, exchange: _Exchange) -> None:
+        self.status, self.headers = exchange.status, exchange.headers
+        self._conn, self._exchange = conn, exchange
 
     async def read_body(self) -> str:
         return (await _rest(self._conn, self._exchange)).decode(errors="replace")
 
     async def raw(self) -> AsyncIterator[bytes]:
-        """The body as it arrives, in the pieces it arrived in."""
         exchange, conn = self._exchange, self._conn
         exchange.streamed = True
         while True:
@@ -538,29 +517,6 @@ class EventStream:
             else:
                 await exchange.wait()
 
-    async def events(self) -> AsyncIterator[ServerSentEvent]:
-        decoder = SSEDecoder()
-        buffer = b""
-        async for data in self.raw():
-            buffer += data
-            *lines, buffer = buffer.split(b"\n")
-            ready = [
-                event
-                for line in lines
-                if (event := decoder.decode(line.rstrip(b"\r").decode())) is not None
-            ]
-            for index, event in enumerate(ready):
-                self.pending = len(ready) - index - 1
-                yield event
-        self.pending = 0
-        if buffer:
-            event = decoder.decode(buffer.rstrip(b"\r").decode())
-            if event is not None:
-                yield event
-        event = decoder.decode("")
-        if event is not None:
-            yield event
-
 
 @asynccontextmanager
 async def stream(
@@ -572,27 +528,10 @@ async def stream(
 ) -> AsyncIterator[EventStream]:
     conn, exchange = await _send(url, content, headers, read_timeout, connect_timeout)
     try:
-        yield EventStream(exchange.status, exchange.headers, conn, exchange)
+        yield _EventStream(conn, exchange)
     finally:
         if not exchange.done:
             conn.close()  # the rest was not read: the connection cannot carry another request
-
-
-def is_transport_error(exc: BaseException) -> bool:
-    return isinstance(exc, TransportError)
-
-
-def describe(exc: BaseException) -> tuple[str, str] | None:
-    """(kind, message) for a transport failure, or None if it is not one."""
-    if isinstance(exc, TransportError):
-        return exc.kind, exc.message
-    if isinstance(exc, TimeoutError):
-        return "timeout", "The upstream did not answer in time."
-    return None
-
-
-def json_headers(extra: dict[str, Any]) -> dict[str, str]:
-    return {"content-type": "application/json", **{k: str(v) for k, v in extra.items()}}
 
 
 async def close_session() -> None:
@@ -605,3 +544,16 @@ async def close_session() -> None:
     if pools is not None:
         _close_all(pools)
         pools.clear()  # the loop's finalizer keeps this dict: let the pools (and loop) go
+
+
+class FastClient:
+    """The contract (`upstream.UpstreamClient`), served by this module's functions: no
+    extra call per request."""
+
+    post = staticmethod(post)
+    stream = staticmethod(stream)
+    close = staticmethod(close_session)
+
+
+if TYPE_CHECKING:
+    _serves_the_contract: UpstreamClient = FastClient()
