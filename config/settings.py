@@ -8,6 +8,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.request_log import request_log_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("SWITCHYARD_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -168,6 +170,11 @@ SWITCHYARD_USAGE_FLUSH_SECONDS = env.float("SWITCHYARD_USAGE_FLUSH_SECONDS", def
 PLAYGROUND_REQUIRE_LOGIN = env.bool("PLAYGROUND_REQUIRE_LOGIN", default=not DEBUG)
 PLAYGROUND_DAILY_SPEND_CAP_USD = env.float("PLAYGROUND_DAILY_SPEND_CAP_USD", default=5.0)
 
+# Per-request JSON lines: stderr (default), `off`, or a file (`make run`: var/requests.log).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+_request_handlers, _request_logger = request_log_config(
+    env.str("REQUEST_LOG", default=""), LOG_FORMAT
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -178,9 +185,14 @@ LOGGING = {
     "handlers": {
         "console": {  # stderr; formatted and written in batches by a background thread
             "class": "routing.transport.logs.BackgroundStreamHandler",
-            "formatter": env.str("LOG_FORMAT", default="json"),
-        }
+            "formatter": LOG_FORMAT,
+        },
+        **_request_handlers,
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        **({"switchyard.requests": _request_logger} if _request_logger else {}),
+    },
 }

@@ -120,6 +120,7 @@ class Day(Group):
 @dataclass
 class Totals(Group):
     upstream_requests: int = 0  # requests that made at least one upstream attempt
+    not_configured: int = 0  # errors because no target's provider is configured
     fallbacks: int = 0
     fallbacks_answered: int = 0
 
@@ -182,11 +183,16 @@ def percentiles(values: Iterable[float]) -> Percentiles | None:
     return Percentiles(len(ordered), p50, p90, p99)
 
 
+NOT_CONFIGURED = "not_configured"  # error type and attempt outcome: a provider without its key
+
+
 def fell_back(attempts: Any) -> bool:
-    """True when a failed or skipped attempt was followed by another attempt."""
+    """True when a failed or skipped attempt was followed by another attempt. Targets skipped
+    because their provider is not configured are set-up, not fallbacks: they are left out."""
     if not isinstance(attempts, list):
         return False
-    return any(not isinstance(a, dict) or a.get("outcome") != "ok" for a in attempts[:-1])
+    tried = [a for a in attempts if not isinstance(a, dict) or a.get("outcome") != NOT_CONFIGURED]
+    return any(not isinstance(a, dict) or a.get("outcome") != "ok" for a in tried[:-1])
 
 
 def records(rng: DateRange, protocol: str = "") -> QuerySet[UsageRecord]:
@@ -246,7 +252,11 @@ def _source_label(value: str) -> str:
 def totals(qs: QuerySet[UsageRecord]) -> Totals:
     row = qs.aggregate(**_aggregates())
     result = Totals("total", **_fields(row))
-    result.upstream_requests = qs.filter(attempts__0__isnull=False).count()
+    not_configured = qs.filter(error_type=NOT_CONFIGURED)
+    result.not_configured = not_configured.count()
+    result.upstream_requests = (
+        qs.filter(attempts__0__isnull=False).exclude(error_type=NOT_CONFIGURED).count()
+    )
     for attempts, status in qs.filter(attempts__1__isnull=False).values_list("attempts", "status"):
         if fell_back(attempts):
             result.fallbacks += 1

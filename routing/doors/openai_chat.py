@@ -118,6 +118,16 @@ def _stream_error(message: str, type_: str, code: str) -> bytes:
     return _event({"error": {"message": message, "type": type_, "code": code, "param": None}})
 
 
+def _with_cost(data: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+    """The usage chunk with the call's cost in USD (`usage.cost`, as OpenRouter sends it; a
+    streaming client cannot read a trailing header). None when the model has no price."""
+    usage = data.get("usage")
+    if not isinstance(usage, dict):
+        return data
+    cost = ctx.cost() if ctx.model is not None else None
+    return {**data, "usage": {**usage, "cost": float(cost) if cost is not None else None}}
+
+
 async def sse(session: StreamSession, include_usage: bool) -> AsyncIterator[bytes]:
     """Relay chunks as server-sent events; a failure after the first byte ends with an error
     event (no [DONE], no clean finish_reason), so a truncated answer never looks complete.
@@ -129,7 +139,8 @@ async def sse(session: StreamSession, include_usage: bool) -> AsyncIterator[byte
     try:
         async for chunk in chunks:
             if chunk.usage is None or chunk.data.get("choices") or include_usage:
-                held.append(_event(chunk.data))
+                data = _with_cost(chunk.data, session.ctx) if chunk.usage else chunk.data
+                held.append(_event(data))
             if held and (first or not chunk.more):
                 yield b"".join(held)
                 held.clear()

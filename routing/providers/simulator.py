@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import random
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,37 +20,17 @@ from django.views.decorators.csrf import csrf_exempt
 
 from routing.catalog.pricing import estimate_tokens
 from routing.catalog.seed import SIM_MODELS
+from routing.providers.sim_answers import LABEL, compose
 from routing.providers.simulator_shapes import Answer, answers
 
-LABEL = "*Simulated answer: Switchyard's built-in simulator wrote this, no model was called.*"
+__all__ = ["LABEL", "chat_completions", "embeddings", "models"]
+
 PACE = {name: pace for name, _ref, pace in SIM_MODELS}
-SENTENCES = (
-    "The short answer depends on the constraints you care about most.",
-    "A good first step is to write down the inputs, the expected output and one edge case.",
-    "Start with the simplest version that works, then measure before optimising.",
-    "Cheaper models handle routine questions well; harder prompts benefit from a stronger one.",
-    "Caching identical requests removes both latency and cost for repeated traffic.",
-    "Falling back to a second provider keeps the answer coming when the first one fails.",
-    "Streaming shows the first words quickly, which matters more to people than total time.",
-    "Token counts drive cost, so long prompts deserve a second look.",
-    "In practice, most workloads mix many easy requests with a few difficult ones.",
-    "Measure time to first token and tokens per second separately; they fail differently.",
-)
-CODE = "```python\ndef answer(question: str) -> str:\n    return route(question).complete()\n```"
 
 
 def _words(model: str, prompt: str, limit: int) -> list[str]:
-    seed = int(hashlib.sha256(f"{model}:{prompt}".encode()).hexdigest()[:12], 16)
-    rng = random.Random(seed)
-    first, *body, item1, item2 = rng.sample(SENTENCES, k=6)
-    parts = [LABEL, "\n\n" + first]
-    parts += [" " + sentence for sentence in body]
-    parts.append(f"\n\n- {item1}\n- {item2}\n\n")
-    if "code" in prompt.lower() or rng.random() < 0.3:
-        parts.append(CODE + "\n\n")
-    parts.append(f'You asked about "{prompt[:80]}".')
-    text = "".join(parts)
-    words = [w + " " for w in text.split(" ")]
+    """The answer (in the shape the prompt asks for) as tokens of about one word each."""
+    words = [w + " " for w in compose(model, prompt).split(" ")]
     words[-1] = words[-1].rstrip(" ")
     return words[:limit]
 

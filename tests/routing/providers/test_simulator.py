@@ -225,3 +225,43 @@ def test_sim_answers_n_choices(sdk: openai.OpenAI, stream: bool) -> None:
     else:
         texts = [c.message.content or "" for c in sdk.chat.completions.create(**kwargs).choices]
     assert len(texts) == 3 and all(t.startswith(LABEL.split()[0]) for t in texts)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "shape"),
+    [
+        ("Write a Python function that reverses a list", "```python\ndef "),
+        ("Show me a JavaScript snippet to debounce input", "```javascript\nfunction "),
+        ("A SQL query for last week's orders", "```sql\n"),
+        ("Compare Redis, Memcached and Postgres in a table", "| Redis |"),
+        ("List the steps to rotate an API key", "\n1. "),
+    ],
+)
+def test_sim_answers_in_the_shape_asked_for(sdk: openai.OpenAI, prompt: str, shape: str) -> None:
+    """Code for a code question, a table for a comparison, steps for a list; still labelled."""
+    text = (
+        sdk.chat.completions.create(
+            model="sim/balanced", messages=[{"role": "user", "content": prompt}], max_tokens=2000
+        )
+        .choices[0]
+        .message.content
+        or ""
+    )
+    assert text.startswith(LABEL)
+    assert shape in text
+
+
+def test_sim_quotes_a_long_prompt_without_cutting_a_word(sdk: openai.OpenAI) -> None:
+    """The closing quote of a long prompt ends at a word boundary, with an ellipsis."""
+    prompt = "Explain " + "consistently hashing distributed caches " * 10
+    text = (
+        sdk.chat.completions.create(
+            model="sim/fast", messages=[{"role": "user", "content": prompt}], max_tokens=2000
+        )
+        .choices[0]
+        .message.content
+        or ""
+    )
+    quoted = text.rsplit('You asked about "', 1)[1].removesuffix('".')
+    assert quoted.endswith("…") and prompt.startswith(quoted.removesuffix("…"))
+    assert quoted.removesuffix("…").split()[-1] in prompt.split()
