@@ -8,6 +8,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.request_log import request_log_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("SWITCHYARD_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -152,13 +154,28 @@ SWITCHYARD_ROUTER_CURVES = Path(
         "SWITCHYARD_ROUTER_CURVES", default=str(BASE_DIR / "routing" / "complexity" / "curves.json")
     )
 )
+# The learned complexity artefact the router loads ("" = the one shipped in routing/complexity/).
+SWITCHYARD_COMPLEXITY_MODEL = env.str("SWITCHYARD_COMPLEXITY_MODEL", default="")
 # Response cache TTL for direct model requests (routes set their own); 0 = off.
 SWITCHYARD_CACHE_TTL = env.int("SWITCHYARD_CACHE_TTL", default=0)
+# Embeddings are deterministic: identical input is answered from the cache for this long
+# (direct model requests; routes set their own TTL); 0 = off.
+SWITCHYARD_EMBEDDINGS_CACHE_TTL = env.int("SWITCHYARD_EMBEDDINGS_CACHE_TTL", default=86400)
+# Files API (/v1/files, purpose=batch): the largest upload accepted.
+SWITCHYARD_FILE_MAX_BYTES = env.int("SWITCHYARD_FILE_MAX_BYTES", default=100 * 1024 * 1024)
+# Stored Responses API responses (/v1/responses, store=true) older than this are purged
+# by `manage.py purge_responses`.
+SWITCHYARD_RESPONSES_RETENTION_DAYS = env.int("SWITCHYARD_RESPONSES_RETENTION_DAYS", default=30)
 SWITCHYARD_USAGE_FLUSH_SECONDS = env.float("SWITCHYARD_USAGE_FLUSH_SECONDS", default=0.2)
 # The playground spends real money: outside local development it needs a login.
 PLAYGROUND_REQUIRE_LOGIN = env.bool("PLAYGROUND_REQUIRE_LOGIN", default=not DEBUG)
 PLAYGROUND_DAILY_SPEND_CAP_USD = env.float("PLAYGROUND_DAILY_SPEND_CAP_USD", default=5.0)
 
+# Per-request JSON lines: stderr (default), `off`, or a file (`make run`: var/requests.log).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+_request_handlers, _request_logger = request_log_config(
+    env.str("REQUEST_LOG", default=""), LOG_FORMAT
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -169,9 +186,14 @@ LOGGING = {
     "handlers": {
         "console": {  # stderr; formatted and written in batches by a background thread
             "class": "routing.transport.logs.BackgroundStreamHandler",
-            "formatter": env.str("LOG_FORMAT", default="json"),
-        }
+            "formatter": LOG_FORMAT,
+        },
+        **_request_handlers,
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        **({"switchyard.requests": _request_logger} if _request_logger else {}),
+    },
 }

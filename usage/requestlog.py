@@ -68,9 +68,10 @@ def _match(field: str, value: str) -> Q:
     return Q(**{field: value})
 
 
-def filtered(rng: DateRange, filters: Filters) -> QuerySet[UsageRecord]:
-    """The range's records matching every filter, newest first."""
-    qs = records(rng)
+def filtered(rng: DateRange, filters: Filters, protocol: str = "") -> QuerySet[UsageRecord]:
+    """The range's records (of one front door when `protocol` is given) matching every
+    filter, newest first."""
+    qs = records(rng, protocol)
     for name in FILTERS:
         value = getattr(filters, name)
         if value:
@@ -89,10 +90,12 @@ def _distinct(qs: QuerySet[UsageRecord], field: str) -> list[str]:
     return [value or NONE for value in values]
 
 
-def choices(rng: DateRange, filters: Filters) -> dict[str, list[tuple[str, str]]]:
-    """The values each filter can take in this range (selects, not free text), plus the
-    value in use when the range has none of it (so the select shows what filters)."""
-    qs = records(rng)
+def choices(
+    rng: DateRange, filters: Filters, protocol: str = ""
+) -> dict[str, list[tuple[str, str]]]:
+    """The values each filter can take in this range (and door), selects, not free text, plus
+    the value in use when the range has none of it (so the select shows what filters)."""
+    qs = records(rng, protocol)
     keys = qs.order_by("api_key__name", "user__username").values(
         "api_key_id", "api_key__name", "api_key__prefix", "user_id", "user__username"
     )

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET
 from usage.models import UsageRecord
 
 from . import charts, export, reports, requestlog
-from .forms import RangeForm
+from .forms import PROTOCOLS, RangeForm
 
 PRESETS = (7, 30, 90)
 
@@ -34,7 +34,8 @@ def _links(form: RangeForm) -> dict[str, object]:
     if form.is_valid():
         rng = form.range
         links["csv_query"] = urlencode({"start": rng.start, "end": rng.end, "format": "csv"})
-        links["range_query"] = urlencode({"start": rng.start, "end": rng.end})
+        door = {"protocol": form.cleaned_data["protocol"]} if form.cleaned_data["protocol"] else {}
+        links["range_query"] = urlencode({"start": rng.start, "end": rng.end, **door})
     return links
 
 
@@ -44,6 +45,8 @@ def _range_context(request: HttpRequest) -> tuple[RangeForm, dict[str, object]]:
         "form": form,
         "start_value": form.value("start"),
         "end_value": form.value("end"),
+        "protocol_value": form.value("protocol"),
+        "protocols": PROTOCOLS,
         "time_zone": timezone.get_current_timezone_name(),
         **_links(form),
     }
@@ -58,7 +61,7 @@ def dashboard(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         return render(request, "usage/index.html", context, status=400)
     if request.GET.get("format") == "csv":
         return export.csv_response(form.range)
-    report = reports.build(form.range)
+    report = reports.build(form.range, form.cleaned_data.get("protocol") or "")
     context.update(report=report, chart=None if report.empty else charts.chart_data(report))
     return render(request, "usage/index.html", context)
 
@@ -71,9 +74,16 @@ def request_log(request: HttpRequest) -> HttpResponse:
     context.update(filters=filters, active=filters.active())
     if not form.is_valid():
         return render(request, "usage/requests.html", context, status=400)
-    rows = requestlog.page(requestlog.filtered(form.range, filters), request.GET.get("page"))
-    query = urlencode({**filters.active(), "start": form.range.start, "end": form.range.end})
-    context.update(rows=rows, choices=requestlog.choices(form.range, filters), query=query)
+    door = form.cleaned_data.get("protocol") or ""
+    found = requestlog.filtered(form.range, filters, door)
+    rows = requestlog.page(found, request.GET.get("page"))
+    span = {
+        "start": form.range.start,
+        "end": form.range.end,
+        **({"protocol": door} if door else {}),
+    }
+    query = urlencode({**filters.active(), **span})
+    context.update(rows=rows, choices=requestlog.choices(form.range, filters, door), query=query)
     return render(request, "usage/requests.html", context)
 
 

@@ -48,7 +48,7 @@ class CallContext:
     api_key_id: int | None = None
     user_id: int | None = None  # the playground's logged-in user (no API key there)
     source: str = "api"
-    protocol: str = "chat"  # the front door: chat (OpenAI chat completions)
+    protocol: str = "chat"  # the front door: chat | messages | embeddings | responses | ...
     stream: bool = False
     query_type: str = ""
     request_id: str = field(default_factory=new_request_id)

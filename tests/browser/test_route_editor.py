@@ -60,7 +60,8 @@ def test_model_picker_and_fallback_list(editor: Page) -> None:
     results = page.locator("#targets-0 .field-model .results")
     expect(results.locator(".result").first).to_be_visible()
     expect(results).to_contain_text("per 1M")
-    results.locator(".result", has_text="openai/gpt-4o-mini").first.click()
+    # newest first (main's picker order): the exact id, not a dated snapshot listed above it
+    results.locator('.result[data-pick="openai/gpt-4o-mini"]').click()
     expect(cell).to_have_value("openai/gpt-4o-mini")
     expect(results).to_be_hidden()
     expect(page.locator("#targets-0 .field-model .pick-status")).to_contain_text("not configured")
