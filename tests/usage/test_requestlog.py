@@ -143,3 +143,19 @@ def test_detail_escapes_record_text(web: Client, db: None) -> None:
     for url in (f"{URL}{row.pk}/", f"{URL}?start={D1}&end={D1}"):
         body = web.get(url).content.decode()
         assert evil not in body and "&lt;script&gt;" in body
+
+
+def test_door_filter_reaches_the_log(web: Client, db: None) -> None:
+    """The dashboard's door (``protocol``) narrows the log too, its links keep it, and an
+    unknown door is an inline error with status 400."""
+    chat = record(at(D2, 1))
+    messages = record(at(D2, 2), protocol="messages")
+    assert ids(web, "") == [messages.request_id, chat.request_id]
+    assert ids(web, "protocol=messages") == [messages.request_id]
+    assert ids(web, "protocol=chat") == [chat.request_id]
+    body = web.get(f"/usage/?{RANGE}&protocol=messages").content.decode()
+    log = re.search(r'id="us-log-link" href="([^"]+)"', body)
+    assert log is not None and "protocol=messages" in log[1]
+    response = web.get(f"{URL}?{RANGE}&protocol=smoke-signals")
+    assert response.status_code == 400
+    assert "Pick chat, messages or all doors." in response.content.decode()
