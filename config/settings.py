@@ -153,8 +153,18 @@ SWITCHYARD_ROUTER_CURVES = Path(
         "SWITCHYARD_ROUTER_CURVES", default=str(BASE_DIR / "routing" / "complexity" / "curves.json")
     )
 )
+# The learned complexity artefact the router loads ("" = the one shipped in routing/complexity/).
+SWITCHYARD_COMPLEXITY_MODEL = env.str("SWITCHYARD_COMPLEXITY_MODEL", default="")
 # Response cache TTL for direct model requests (routes set their own); 0 = off.
 SWITCHYARD_CACHE_TTL = env.int("SWITCHYARD_CACHE_TTL", default=0)
+# Embeddings are deterministic: identical input is answered from the cache for this long
+# (direct model requests; routes set their own TTL); 0 = off.
+SWITCHYARD_EMBEDDINGS_CACHE_TTL = env.int("SWITCHYARD_EMBEDDINGS_CACHE_TTL", default=86400)
+# Files API (/v1/files, purpose=batch): the largest upload accepted.
+SWITCHYARD_FILE_MAX_BYTES = env.int("SWITCHYARD_FILE_MAX_BYTES", default=100 * 1024 * 1024)
+# Stored Responses API responses (/v1/responses, store=true) older than this are purged
+# by `manage.py purge_responses`.
+SWITCHYARD_RESPONSES_RETENTION_DAYS = env.int("SWITCHYARD_RESPONSES_RETENTION_DAYS", default=30)
 SWITCHYARD_USAGE_FLUSH_SECONDS = env.float("SWITCHYARD_USAGE_FLUSH_SECONDS", default=0.2)
 # The playground spends real money: outside local development it needs a login.
 PLAYGROUND_REQUIRE_LOGIN = env.bool("PLAYGROUND_REQUIRE_LOGIN", default=not DEBUG)

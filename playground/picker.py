@@ -123,6 +123,8 @@ def search(
         if all(t in f"{ROUTE_PREFIX}{slug}" for t in terms)
     ]
     for entry in snapshot.models.values():
+        if entry.kind != "chat":
+            continue
         haystack = f"{entry.id} {entry.display_name} {entry.provider.name}".lower()
         if all(term in haystack for term in terms):
             found.append(model_option(entry))

@@ -150,6 +150,7 @@ class Report:
     by_key: list[Group]
     by_route: list[Group]
     by_source: list[Group]
+    by_protocol: list[Group]
     # (day, model) -> spend; the stacked spend chart reads it
     day_model: dict[tuple[dt.date, str], Spend]
 
@@ -194,10 +195,12 @@ def fell_back(attempts: Any) -> bool:
     return any(not isinstance(a, dict) or a.get("outcome") != "ok" for a in tried[:-1])
 
 
-def records(rng: DateRange) -> QuerySet[UsageRecord]:
-    """Usage records of the range, without the model's default ordering (it breaks GROUP BY)."""
+def records(rng: DateRange, protocol: str = "") -> QuerySet[UsageRecord]:
+    """Usage records of the range (of one front door when `protocol` is given), without the
+    model's default ordering (it breaks GROUP BY)."""
     first, after = rng.bounds()
-    return between(first, after)
+    qs = between(first, after)
+    return qs.filter(protocol=protocol) if protocol else qs
 
 
 def _aggregates() -> dict[str, Any]:
@@ -319,9 +322,14 @@ def by_source(qs: QuerySet[UsageRecord]) -> list[Group]:
     return _ranked(Group(_source_label(row["source"]), **_fields(row)) for row in rows)
 
 
-def build(rng: DateRange) -> Report:
-    """Everything the dashboard shows for one date range."""
-    qs = records(rng)
+def by_protocol(qs: QuerySet[UsageRecord]) -> list[Group]:
+    rows = _grouped(qs, "protocol")
+    return _ranked(Group(row["protocol"] or "chat", **_fields(row)) for row in rows)
+
+
+def build(rng: DateRange, protocol: str = "") -> Report:
+    """Everything the dashboard shows for one date range (and front door)."""
+    qs = records(rng, protocol)
     return Report(
         range=rng,
         totals=totals(qs),
@@ -330,5 +338,6 @@ def build(rng: DateRange) -> Report:
         by_key=by_key(qs),
         by_route=by_route(qs),
         by_source=by_source(qs),
+        by_protocol=by_protocol(qs),
         day_model=by_day_and_model(qs),
     )

@@ -2,7 +2,8 @@
 everything else (admin, playground, tools, /metrics, the simulator) by Django.
 
 Django's handler runs each request's middleware and signal work through thread hops; the
-API needs none of it, so this adapter reads the body, calls `openai_chat.handle`, and writes
+API needs none of it, so this adapter reads the body, calls the door's `handle` (picked by
+routing/doors/table.py), and writes
 the reply itself, cancelling the work when the client disconnects (as Django does).
 """
 
@@ -12,9 +13,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
-from django.conf import settings
-
-from routing.doors import openai_chat
+from routing.doors import table
+from routing.doors.base import Reply
 from routing.doors.middleware import SAFE_ID
 from routing.engine.context import new_request_id
 
@@ -42,7 +42,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return None if too_big else b"".join(parts)
 
 
-def _start(reply: openai_chat.Reply) -> MutableMapping[str, Any]:
+def _start(reply: Reply) -> MutableMapping[str, Any]:
     headers = [(b"content-type", reply.content_type.encode())]
     headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
     if reply.stream is None:
@@ -50,7 +50,7 @@ def _start(reply: openai_chat.Reply) -> MutableMapping[str, Any]:
     return {"type": "http.response.start", "status": reply.status, "headers": headers}
 
 
-async def _send_reply(reply: openai_chat.Reply, send: Send) -> None:
+async def _send_reply(reply: Reply, send: Send) -> None:
     await send(_start(reply))
     if reply.stream is None:
         await send({"type": "http.response.body", "body": reply.body})
@@ -77,7 +77,7 @@ async def serve_api(scope: Scope, receive: Receive, send: Send) -> None:
     incoming = headers.get("x-request-id", "")
     request_id = incoming if SAFE_ID.match(incoming) else new_request_id()
     try:
-        body = await _read_body(receive, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        body = await _read_body(receive, table.body_limit(scope["path"]))
     except asyncio.CancelledError:
         return
     # The answer runs in this task; a watcher task cancels it when the client goes away. It
@@ -108,7 +108,8 @@ async def serve_api(scope: Scope, receive: Receive, send: Send) -> None:
 async def _answer(
     scope: Scope, headers: dict[str, str], body: bytes | None, request_id: str, send: Send
 ) -> None:
-    reply = await openai_chat.handle(scope["method"], scope["path"], headers, body, request_id)
+    query = scope.get("query_string", b"").decode("latin-1")
+    reply = await table.handle(scope["method"], scope["path"], headers, body, request_id, query)
     await _send_reply(reply, send)
 
 

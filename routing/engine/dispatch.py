@@ -306,3 +306,12 @@ def with_estimates(usage: TokenUsage, messages: list[Any]) -> TokenUsage:
         output_tokens=usage.output_tokens,
         estimated=True,
     )
+
+
+async def call(
+    plan: Plan, started: float, tokens: int, op: Callable[[Attempt], Awaitable[Completion]]
+) -> tuple[Completion, Answered]:
+    """Run `op` over the plan's attempts (retries, fallback, deadlines, cooldown): for doors
+    whose upstream call is not a chat completion (embeddings, the legacy completions)."""
+    completion, attempt, logs = await _run(plan, started, tokens, op)
+    return completion, Answered(attempt.model, logs, completion.usage, time.perf_counter())

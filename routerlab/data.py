@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "routellm"
+DEFAULT_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "routellm"
 ENV_VAR = "SWITCHYARD_ROUTELLM_DIR"
 
 
@@ -38,7 +38,16 @@ def _bool(text: str) -> bool:
     return text == "True"
 
 
+class DataMissing(FileNotFoundError):
+    """A RouteLLM data file is not where the loaders look (one line says which and why)."""
+
+
 def _read(file: Path, default_domain: str) -> list[Row]:
+    if not file.is_file():
+        raise DataMissing(
+            f"RouteLLM data missing: {file} not found (expected ../shared/data/routellm next "
+            f"to the repository, or set {ENV_VAR})"
+        )
     with file.open(newline="", encoding="utf-8") as fh:
         return [
             Row(

@@ -1,14 +1,15 @@
 """Deterministic training of the learned complexity model.
 
-``python manage.py train_router`` (or :func:`build_artefact`) trains on ``mmlu_dev.csv``
-plus the GSM8K *train* rows and writes ``learned_v3.json`` next to this file, together
-with ``learned_v3.report.json`` (its evaluation). Needs numpy + scikit-learn (training
-only; inference in :mod:`.model` is pure Python).
+:func:`fit` trains on RouteLLM rows (``mmlu_dev.csv`` plus the GSM8K *train* rows for the
+shipped model); :func:`routerlab.artefact.build_artefact` (``python manage.py train_router``)
+writes the result to ``routing/complexity/learned_v3.json``. Needs numpy + scikit-learn
+(training only; inference in :mod:`routing.complexity.model` is pure Python).
 
 The model (v2 and v3) is a :class:`.model.SplitModel`: the multiple-choice part is a
 logistic regression over the dense features crossed with "has choices", trained on all
 rows; the free-form part a logistic regression over the word-problem features trained on
-the training rows without answer choices (GSM8K train). Each part is calibrated on the
+the training rows of word-problem shape (GSM8K train; since v3.1 the 4 MMLU rows whose
+choices sit beyond the tail window are no longer among them: they are not word problems). Each part is calibrated on the
 rows it will score. v3 added the answer-choice similarity and the story features of word
 problems, and regularises the multiple-choice part more strongly (C 0.1 -> 0.001).
 """
@@ -21,17 +22,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import features as F
+import routing.complexity
+from routing.complexity import features as F
+from routing.complexity import shapes as S
+from routing.complexity.model import LinearModel, SplitModel
+
 from .data import Row
-from .model import LinearModel, SplitModel
 
 if TYPE_CHECKING:
     import numpy as np
     from scipy import sparse
 
 VERSION = "v3"
-ARTEFACT = Path(__file__).resolve().parent / f"learned_{VERSION}.json"
-REPORT = Path(__file__).resolve().parent / f"learned_{VERSION}.report.json"
+SHIPPED = Path(routing.complexity.__file__).resolve().parent  # where the artefact ships
+ARTEFACT = SHIPPED / f"learned_{VERSION}.json"
+REPORT = SHIPPED / f"learned_{VERSION}.report.json"
 QUANTILES = 200
 
 
@@ -136,9 +141,11 @@ def fit(rows: list[Row], cfg: TrainConfig | None = None) -> LinearModel | SplitM
     cfg = cfg or TrainConfig()
     if not cfg.split:
         return fit_linear(rows, cfg)
-    mc_mask = [F.has_choices(r.prompt) for r in rows]
-    mc = fit_linear(rows, cfg, calibrate_on=mc_mask)
-    free_rows = [r for r, m in zip(rows, mc_mask) if not m]
+    shapes = [S.shape_of(r.prompt) for r in rows]
+    mc = fit_linear(rows, cfg, calibrate_on=[s == S.MULTIPLE_CHOICE for s in shapes])
+    # the word-problem part is fitted (and calibrated) on word problems only: the shape
+    # check (routing.complexity.shapes) is what lets it score a prompt in production
+    free_rows = [r for r, s in zip(rows, shapes) if s == S.WORD_PROBLEM]
     free = fit_free(free_rows, cfg)
     meta = {"config": asdict(cfg), "train_rows": len(rows), "free_rows": len(free_rows)}
     return SplitModel(mc=mc, free=free, meta=meta)
@@ -247,59 +254,3 @@ def _strictly_increasing(values: tuple[float, ...]) -> tuple[float, ...]:
     for v in values:
         out.append(v if not out or v > out[-1] else out[-1] + 1e-6)
     return tuple(out)
-
-
-def build_artefact(
-    data_path: str | Path | None = None,
-    cfg: TrainConfig | None = None,
-    artefact: Path = ARTEFACT,
-    report: Path | None = REPORT,
-    folds: int = 5,
-    robustness: bool = True,
-) -> dict[str, Any]:
-    """Train on mmlu_dev + GSM8K train, write the artefact and (optionally) its report.
-
-    The report holds the shipped model's GSM8K-test numbers and the subject-grouped CV
-    numbers of the same configuration (with ``robustness``, also five more subject-to-fold
-    assignments and leave-one-subject-out: ~80 more fits); tests check the artefact
-    reproduces them.
-    """
-    import json
-
-    from . import evaluate as E
-    from .data import gsm8k_split, load_mmlu
-
-    cfg = cfg or TrainConfig()
-    gsm_train, gsm_test = gsm8k_split(data_path)
-    model = fit(load_mmlu(data_path) + gsm_train, cfg)
-    model.meta["version"] = VERSION if cfg.split else "v1"
-    model.save(artefact)
-    summary: dict[str, Any] = {"artefact": artefact.name, "config": asdict(cfg)}
-    if report is not None:
-        scores = [model.score(r.prompt) for r in gsm_test]
-        summary["gsm8k-test"] = _brief(E._summary(scores, gsm_test))
-        mmlu = load_mmlu(data_path)
-        oof, per_fold = E._fold_scores(mmlu, gsm_train, folds, cfg)
-        summary["mmlu-heldout-subjects"] = {
-            **_brief(E._summary(oof, mmlu)),
-            "fold_apgr": [round(x, 4) for x in per_fold],
-            "folds": folds,
-        }
-        if robustness:
-            summary["mmlu-robustness"] = _rounded(E.robustness(mmlu, gsm_train, cfg, oof, folds))
-        report.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-    return summary
-
-
-def _brief(res: dict[str, Any]) -> dict[str, float]:
-    return {k: round(res[k], 4) for k in ("apgr", "cpt50", "cpt80")}
-
-
-def _rounded(value: Any) -> Any:
-    if isinstance(value, float):
-        return round(value, 4)
-    if isinstance(value, list):
-        return [_rounded(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
-    return value

@@ -2,7 +2,7 @@
 
 import pytest
 
-from routing.complexity import metrics as M
+from routerlab import metrics as M
 
 
 def flat(rows):

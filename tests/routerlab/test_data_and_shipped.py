@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from routing.complexity import get_estimator, metrics
-from routing.complexity.data import (
+from routerlab import metrics
+from routerlab.data import (
     ENV_VAR,
     data_dir,
     gsm8k_split,
@@ -13,7 +13,8 @@ from routing.complexity.data import (
     load_mmlu,
     subject_folds,
 )
-from routing.complexity.train import REPORT
+from routerlab.train import REPORT
+from routing.complexity import get_estimator
 
 
 def test_gsm8k_split_rule():

@@ -21,11 +21,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from routing.complexity import ComplexityScore, chat_score, get_estimator, score_with
+
 from . import metrics as M
 from .data import Row, gsm8k_split, load_mmlu, subject_folds
+from .train import TrainConfig, fit
 
 Scorer = Callable[[list[Row]], list[float]]
 RANDOM_SEEDS = 10
+MIN_PART_ROWS = 30  # fewer rows than this: counts only, no APGR
 
 
 def _summary(scores: Sequence[float], rows: list[Row]) -> dict[str, Any]:
@@ -54,30 +58,96 @@ def _random_summary(rows: list[Row]) -> dict[str, Any]:
 
 
 def _estimator_scorer(name: str) -> Scorer:
-    from . import get_estimator
-
     est = get_estimator(name)
     return lambda rows: [est.score(r.prompt).value for r in rows]
 
 
-def _fold_scores(
-    mmlu: list[Row], extra_train: list[Row], folds: int, cfg: Any, seed: int = 0
-) -> tuple[list[float], list[float]]:
-    """Out-of-fold learned scores for every MMLU row, and the per-fold APGRs."""
-    from .train import fit
+def per_part(rows: list[Row], scores: Sequence[float], parts: Sequence[str]) -> dict[str, Any]:
+    """Rows, APGR and CPT(50%) of the rows each part scored (APGR within the part; a part
+    with fewer than ``MIN_PART_ROWS`` rows, or no gap between the models, gets counts only)."""
+    out: dict[str, Any] = {}
+    for part in sorted(set(parts)):
+        idx = [i for i, p in enumerate(parts) if p == part]
+        sub = [rows[i] for i in idx]
+        block: dict[str, Any] = {"rows": len(idx), "shape": ComplexityScore(0, part=part).shape}
+        weak, strong = _labels(sub)
+        if len(idx) >= MIN_PART_ROWS and sum(strong) != sum(weak):
+            res = _summary([scores[i] for i in idx], sub)
+            block.update(apgr=res["apgr"], cpt50=res["cpt50"], cpt80=res["cpt80"])
+        out[part] = block
+    return out
 
+
+def strip_choices(prompt: str) -> str:
+    """An MMLU item as an open question: the stem without its answer lines and "Answer:"."""
+    cut = prompt.find("\nA. ")
+    return (prompt[:cut] if cut >= 0 else prompt).strip()
+
+
+def chat_checks(mmlu: list[Row], gsm_test: list[Row]) -> dict[str, Any]:
+    """What we can say about chat without chat labels.
+
+    - ``sanity``: the sanity suite (routerlab.sanity) per estimator: required pairs ordered;
+    - ``heuristic_agreement``: rank correlation with the seed heuristic on the suite's prompts
+      (the heuristic is the best measured baseline on chat: 0.62 APGR);
+    - ``proxies``: labelled rows pushed into the chat shape: MMLU stems without their answer
+      choices (open questions, labelled by the multiple-choice outcome) and GSM8K test,
+      scored by the chat part as if the shape checks had let them through. A proxy, not the
+      chat measure: the labels belong to another shape of the same questions.
+    """
+    from . import sanity
+
+    out: dict[str, Any] = {"sanity": {}, "heuristic_agreement": {}, "proxies": {}}
+    prompts = [c.prompt for c in sanity.CASES]
+    heuristic = [get_estimator("heuristic").score(p).value for p in prompts]
+    for name in ("learned", "heuristic", "length"):
+        values = [get_estimator(name).score(p).value for p in prompts]
+        by_prompt = dict(zip(prompts, values))
+        res = sanity.run(by_prompt.__getitem__)
+        out["sanity"][name] = {k: v for k, v in res.items() if k != "failed"}
+        out["sanity"][name]["failed"] = [list(pair) for pair in res["failed"]]
+        out["heuristic_agreement"][name] = sanity.spearman(values, heuristic)
+    stems = [Row(strip_choices(r.prompt), r.weak_correct, r.strong_correct, r.domain) for r in mmlu]
+    for label, rows in (("mmlu-stems", stems), ("gsm8k-test", gsm_test)):
+        block = _dataset_block(rows)
+        chat_scores = [chat_part_score(r.prompt) for r in rows]
+        block["estimators"]["chat-part"] = _summary(chat_scores, rows)
+        for name in ("heuristic", "length"):
+            block["estimators"][name] = _summary(_estimator_scorer(name)(rows), rows)
+        block["estimators"]["random"] = _random_summary(rows)
+        out["proxies"][label] = block
+    return out
+
+
+def chat_part_score(prompt: str) -> float:
+    """The chat part's score of any prompt, whatever its shape (heuristic when no category)."""
+    return chat_score(prompt, "learned").value
+
+
+def _fold_scores(
+    mmlu: list[Row],
+    extra_train: list[Row],
+    folds: int,
+    cfg: Any,
+    seed: int = 0,
+    with_parts: bool = False,
+) -> Any:
+    """Out-of-fold learned scores for every MMLU row and the per-fold APGRs (and, with
+    ``with_parts``, the part that scored each row)."""
     fold_of = subject_folds([r.domain for r in mmlu], folds, seed)
     scores = [0.0] * len(mmlu)
+    parts = [""] * len(mmlu)
     per_fold = []
     for f in range(folds):
         test_idx = [i for i, r in enumerate(mmlu) if fold_of[r.domain] == f]
         train = [r for r in mmlu if fold_of[r.domain] != f] + extra_train
         model = fit(train, cfg)
-        fold_scores = [model.score(mmlu[i].prompt) for i in test_idx]
-        for i, s in zip(test_idx, fold_scores):
-            scores[i] = s
-        per_fold.append(M.apgr([*fold_scores], *_labels([mmlu[i] for i in test_idx])))
-    return scores, per_fold
+        scored = [score_with(model, mmlu[i].prompt) for i in test_idx]
+        for i, s in zip(test_idx, scored):
+            scores[i], parts[i] = s.value, s.part
+        fold_scores = [s.value for s in scored]
+        per_fold.append(M.apgr(fold_scores, *_labels([mmlu[i] for i in test_idx])))
+    return (scores, per_fold, parts) if with_parts else (scores, per_fold)
 
 
 def robustness(
@@ -112,9 +182,25 @@ def _labels(rows: list[Row]) -> tuple[list[bool], list[bool]]:
     return [r.weak_correct for r in rows], [r.strong_correct for r in rows]
 
 
-def _dataset_block(rows: list[Row]) -> dict[str, Any]:
+DATASETS = {  # name -> (prompt shape, what the data is): the cost calculator names both
+    "gsm8k-test": (
+        "word_problem",
+        "GSM8K test split, 257 math word problems; RouteLLM labels, Mixtral-8x7B vs GPT-4",
+    ),
+    "mmlu-heldout-subjects": (
+        "multiple_choice",
+        "MMLU dev, 10,837 multiple-choice questions, each subject scored by a model that never "
+        "saw it; RouteLLM labels, Mixtral-8x7B vs GPT-4",
+    ),
+}
+
+
+def _dataset_block(rows: list[Row], name: str = "") -> dict[str, Any]:
     weak, strong = _labels(rows)
+    shape, source = DATASETS.get(name, ("", ""))
     return {
+        "shape": shape,
+        "source": source,
         "rows": len(rows),
         "weak": statistics.fmean(weak),
         "strong": statistics.fmean(strong),
@@ -130,31 +216,30 @@ def evaluate(
     cfg: Any = None,
     baselines: Sequence[str] = ("heuristic", "length"),
     with_robustness: bool = False,
+    with_chat: bool = True,
 ) -> dict[str, Any]:
     """APGR / CPT(50%) / CPT(80%) and curves per dataset per estimator, as plain dicts.
 
     ``retrain=True`` scores GSM8K test with a freshly trained model instead of the
     shipped artefact (identical when the artefact is up to date).
     """
-    from .train import TrainConfig, fit
-
     cfg = cfg or TrainConfig()
     mmlu = load_mmlu(data_path)
     gsm_train, gsm_test = gsm8k_split(data_path)
     out: dict[str, Any] = {"datasets": {}}
 
-    gsm = _dataset_block(gsm_test)
-    if retrain:
-        model = fit(mmlu + gsm_train, cfg)
-        learned = [model.score(r.prompt) for r in gsm_test]
-    else:
-        learned = _estimator_scorer("learned")(gsm_test)
+    gsm = _dataset_block(gsm_test, "gsm8k-test")
+    model = fit(mmlu + gsm_train, cfg) if retrain else get_estimator("learned").model  # type: ignore[attr-defined]
+    scored = [score_with(model, r.prompt) for r in gsm_test]
+    learned = [s.value for s in scored]
     gsm["estimators"]["learned"] = _summary(learned, gsm_test)
+    gsm["parts"] = per_part(gsm_test, learned, [s.part for s in scored])
     out["datasets"]["gsm8k-test"] = gsm
 
-    held = _dataset_block(mmlu)
-    oof, per_fold = _fold_scores(mmlu, gsm_train, folds, cfg)
+    held = _dataset_block(mmlu, "mmlu-heldout-subjects")
+    oof, per_fold, parts = _fold_scores(mmlu, gsm_train, folds, cfg, with_parts=True)
     held["estimators"]["learned"] = {**_summary(oof, mmlu), "fold_apgr": per_fold}
+    held["parts"] = per_part(mmlu, oof, parts)
     held["folds"] = folds
     if with_robustness:
         held["robustness"] = robustness(mmlu, gsm_train, cfg, oof, folds)
@@ -164,6 +249,8 @@ def evaluate(
         block["estimators"]["random"] = _random_summary(rows)
         for name in baselines:
             block["estimators"][name] = _summary(_estimator_scorer(name)(rows), rows)
+    if with_chat:
+        out["chat"] = chat_checks(mmlu, gsm_test)
     return out
 
 
@@ -198,7 +285,40 @@ def table(result: dict[str, Any]) -> str:
                 f"{dname:<24}{'learned, leave-one-subject-out':<36}APGR {loso['apgr']:.3f}, "
                 f"CPT50 {loso['cpt50']:.1%}, CPT80 {loso['cpt80']:.1%}"
             )
+        lines.extend(_parts_lines(dname, block.get("parts", {})))
+    if "chat" in result:
+        lines.extend(_chat_lines(result["chat"]))
     return "\n".join(lines)
+
+
+def _parts_lines(dname: str, parts: dict[str, Any]) -> list[str]:
+    lines = []
+    for part, p in parts.items():
+        measured = (
+            f"APGR {p['apgr']:.3f}, CPT50 {p['cpt50']:.1%}, CPT80 {p['cpt80']:.1%}"
+            if "apgr" in p
+            else "(too few rows for APGR)"
+        )
+        lines.append(
+            f"{dname:<24}learned part {part:<22}{p['rows']:>6} rows ({p['shape']}) {measured}"
+        )
+    return lines
+
+
+def _chat_lines(chat: dict[str, Any]) -> list[str]:
+    lines = ["chat shape (no labels): sanity suite, agreement with the heuristic, proxies"]
+    for name, res in chat["sanity"].items():
+        lines.append(
+            f"  sanity {name:<10} required pairs {res['required_ok']}/{res['required']}, "
+            f"adjacent tiers {res['adjacent_ok']}/{res['adjacent']}, "
+            f"rank correlation with heuristic {chat['heuristic_agreement'][name]:.2f}"
+        )
+    for dname, block in chat["proxies"].items():
+        for ename, res in block["estimators"].items():
+            lines.append(
+                f"  proxy {dname:<12}{ename:<12}{res['apgr']:>8.3f}{res['cpt50']:>8.1%}{res['cpt80']:>8.1%}"
+            )
+    return lines
 
 
 def dollar_curve(

@@ -7,9 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from routerlab.evaluate import add_dollars, dollar_curve, dollars_table
 from routing import catalog
 from routing.catalog.pricing import list_prices
-from routing.complexity.evaluate import add_dollars, dollar_curve, dollars_table
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,32 @@
+"""Which front door answers a /v1 request: each door says which requests are its own, in
+order; the OpenAI chat door answers the rest (its 404 for an unknown endpoint included)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from routing.doors import anthropic_messages, openai_chat, openai_paths
+from routing.doors.base import Reply
+
+DOORS = (anthropic_messages,)  # checked in order before the chat door
+
+
+def body_limit(path: str) -> int:
+    """The largest body read for `path` (uploads to the Files API may be large)."""
+    return openai_paths.body_limit(path)
+
+
+async def handle(
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    request_id: str,
+    query: str = "",
+) -> Reply:
+    for door in DOORS:
+        if door.serves(method, path, headers):
+            return await door.handle(method, path, headers, body, request_id)
+    if openai_paths.serves(method, path, headers):  # embeddings, files, batches, ...
+        return await openai_paths.handle(method, path, headers, body, request_id, query)
+    return await openai_chat.handle(method, path, headers, body, request_id)
