@@ -91,6 +91,7 @@ def traffic_shapes(start: Any, end: Any) -> dict[str, int]:
             counts[shape] = counts.get(shape, 0) + 1
     return counts
 
+
 def load(path: Path | None = None) -> tuple[Curves | None, str]:
     """(curves, "") or (None, why they are missing or unreadable)."""
     file = path or curves_path()

@@ -24,6 +24,7 @@ from routing.doors.base import (
     stream_reply,
 )
 from routing.engine import gateway
+from routing.engine.context import CallContext
 from routing.engine.gateway import StreamSession
 from routing.errors import GatewayError, invalid
 from routing.guards.keys import authenticate_header
