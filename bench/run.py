@@ -50,7 +50,7 @@ MESSAGES = "switchyard /v1/messages"
 GUARD_MODULES = ("guards.py", "guards", "limits.py", "ratelimit.py")
 FAST_MODELS = [  # (model id on the fake upstream, genai-prices ref, $ in/out per 1M tokens)
     ("deepseek-chat", "deepseek:deepseek-chat", 0.27, 1.1),
-    ("qwen3-32b", "", None, None),
+    ("qwen3-32b", "openrouter:qwen/qwen3-32b", 0.14, 0.4),
     ("deepseek-reasoner", "deepseek:deepseek-reasoner", 0.55, 2.19),
     ("gpt-4o", "openai:gpt-4o", 2.5, 10),
 ]

@@ -50,6 +50,10 @@ def cache_key(chat: ChatRequest, query_type: str) -> str:
 
 
 def ttl_for(chat: ChatRequest, snapshot: Snapshot) -> int:
+    if chat.native is not None:
+        # The store keeps the answer in the engine's (OpenAI) shape; a native answer's own
+        # fields (thinking signatures, citations, cache counts) would not survive a hit.
+        return 0
     deterministic = not chat.temperature
     if chat.model.startswith("route/"):
         route = snapshot.routes.get(chat.model[6:])

@@ -78,9 +78,14 @@
   }
 
   // ---- the picker's dropdown: closes on blur, on Escape and after a pick ------------------
+  // A search answer still in flight when the list was closed must not reopen it.
+  let dismissed = false;
   function closeResults() {
+    dismissed = true;
     results.innerHTML = "";
   }
+  search.addEventListener("input", () => (dismissed = false));
+  search.addEventListener("focus", () => (dismissed = false));
 
   search.closest(".search").addEventListener("focusout", (event) => {
     if (!event.currentTarget.contains(event.relatedTarget)) closeResults();
@@ -163,7 +168,10 @@
       search.value = "";
     }
   }).observe(picked, { childList: true });
-  new MutationObserver(updatePicker).observe(results, { childList: true });
+  new MutationObserver(() => {
+    if (dismissed && results.childElementCount) results.innerHTML = "";
+    updatePicker();
+  }).observe(results, { childList: true });
 
   stopButton.addEventListener("click", () => {
     htmx.trigger(activeForm || form, "htmx:abort");

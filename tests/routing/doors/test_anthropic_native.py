@@ -338,3 +338,17 @@ def test_models_in_anthropics_shape(live_app: LiveServer, api_key: str) -> None:
     assert detail.id == NATIVE
     plain = httpx.get(f"{live_app.url}/v1/models", headers={"authorization": f"Bearer {api_key}"})
     assert plain.json()["object"] == "list"  # the OpenAI shape without the header
+
+
+def test_a_native_answer_is_never_served_from_the_cache(
+    live_app: LiveServer, api_key: str, fake: FakeUpstream, settings: Any
+) -> None:
+    """With the response cache on, a repeated native request still reaches Anthropic: the
+    cache keeps answers in the engine's shape, so a hit would lose thinking and citations."""
+    settings.SWITCHYARD_CACHE_TTL = 300
+    fake.set_message(UPSTREAM_ID, RICH_MESSAGE)
+    before = len(fake.requests)
+    answers = [post(live_app, api_key, REQUEST) for _ in range(2)]
+    assert [a.headers.get("x-switchyard-cache") for a in answers] == ["miss", "miss"]
+    assert all(a.json() == {**RICH_MESSAGE, "model": NATIVE} for a in answers)
+    assert len(fake.requests) - before == 2

@@ -148,8 +148,13 @@ def cluster(
     script = script.replace("Decimal(", "__import__('decimal').Decimal(")
     _manage(env, "shell", "-c", script)
     servers = [_serve(env) for _ in range(3)]
-    for url, _ in servers:
-        _wait_port(int(url.rsplit(":", 1)[1]))
+    try:
+        for url, _ in servers:
+            _wait_port(int(url.rsplit(":", 1)[1]))
+    except BaseException:  # a failed start leaves no server or Redis behind
+        for process in [p for _, p in servers] + [redis]:
+            process.kill()
+        raise
     cluster = Cluster(
         [u for u, _ in servers], env, var, redis_port, [p for _, p in servers] + [redis]
     )
