@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "costcalc",
     "batch",
     "usage",
+    "modelpages",
 ]
 
 MIDDLEWARE = [

@@ -17,4 +17,5 @@ urlpatterns = [
     path("costcalc/", include("costcalc.urls")),
     path("batch/", include("batch.urls")),
     path("usage/", include("usage.urls")),
+    path("models/", include("modelpages.urls")),
 ]

@@ -40,15 +40,6 @@ def _permalink(query: QueryDict, **extra: str) -> str:
     return f"{reverse('costcalc:index')}?{urlencode(params)}"
 
 
-def _model_ids(request: HttpRequest) -> list[str]:
-    """Priced model ids for the baseline picker (full pages only)."""
-    if getattr(request, "htmx", False):
-        return []
-    return sorted(
-        m.id for m in catalog.current_sync().models.values() if m.price_known and m.kind == "chat"
-    )
-
-
 def _context(request: HttpRequest, outcome: Outcome, query: QueryDict) -> dict:
     return {
         "outcome": outcome,
@@ -61,7 +52,6 @@ def _context(request: HttpRequest, outcome: Outcome, query: QueryDict) -> dict:
         "json_url": _permalink(query, format="json"),
         "csv_url": _permalink(query, format="csv"),
         "query": query.urlencode(),
-        "models": _model_ids(request),
         "type_labels": TYPE_LABELS,
         "processing": PROCESSING,
         "max_upload_mb": MAX_UPLOAD_BYTES // 1024 // 1024,

@@ -38,6 +38,9 @@ SAVE_ATTEMPTS = 5
 async def _user_id(request: HttpRequest) -> tuple[bool, int | None]:
     """(allowed, user id): anonymous use is allowed only when login is not required."""
     user = await request.auser()
+    # The page's templates read request.user (the nav): resolve it here, off the event loop's
+    # sync path; left lazy, a logged-in user's page raised SynchronousOnlyOperation (a 500).
+    request.user = user
     if user.is_authenticated:
         return True, user.pk
     return not settings.PLAYGROUND_REQUIRE_LOGIN, None
@@ -233,6 +236,7 @@ async def run(request: HttpRequest) -> HttpResponseBase:
             turns=turns,
             prompt=form.prompt,
             permalink=permalink if not chain else "",
+            user_id=user_id,
         ),
         content_type="text/event-stream; charset=utf-8",
     )

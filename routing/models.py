@@ -184,9 +184,16 @@ class ApiKey(models.Model):
 
     @classmethod
     def issue(cls, name: str, **fields: object) -> tuple[ApiKey, str]:
-        raw = KEY_PREFIX + secrets.token_urlsafe(32)
-        key = cls.objects.create(name=name, prefix=raw[:10], key_hash=hash_key(raw), **fields)
+        key = cls(name=name, **fields)
+        raw = key.new_secret()
+        key.save()
         return key, raw
+
+    def new_secret(self) -> str:
+        """Give this (unsaved) key a fresh secret: sets prefix and hash, returns the raw key."""
+        raw = KEY_PREFIX + secrets.token_urlsafe(32)
+        self.prefix, self.key_hash = raw[:10], hash_key(raw)
+        return raw
 
     @property
     def active(self) -> bool:
