@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.access import staff_required
 from batch.forms import UploadForm
 from batch.models import BatchJob
 
@@ -20,7 +20,7 @@ DOWNLOADS = {"output": "output_path", "summary": "summary_path", "input": "input
 RECENT = 30
 
 
-@staff_member_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def index(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
@@ -35,14 +35,14 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "batch/index.html", {"form": form, "jobs": jobs}, status=status)
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(BatchJob, pk=pk)
     return render(request, "batch/job.html", {"job": job})
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """htmx partial: the progress bar and counters (polls itself until the job is finished)."""
@@ -50,7 +50,7 @@ def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "batch/_progress.html", {"job": job})
 
 
-@staff_member_required
+@staff_required
 @require_POST
 def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(BatchJob, pk=pk)
@@ -60,7 +60,7 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("batch:job", pk=job.pk)
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def job_download(request: HttpRequest, pk: int, kind: str) -> FileResponse:
     job = get_object_or_404(BatchJob, pk=pk)

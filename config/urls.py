@@ -7,6 +7,7 @@ from routing import api, simulator
 urlpatterns = [
     path("", RedirectView.as_view(url="/playground/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
     path("metrics", api.metrics),
     re_path(r"^v1(/.*)?$", api.v1),
     path("sim/v1/chat/completions", simulator.chat_completions),

@@ -57,9 +57,11 @@ def spent_today(user_id: int | None) -> Decimal:
     return runs.aggregate(total=Sum("spend_usd"))["total"] or Decimal(0)
 
 
-def recent(user_id: int | None, limit: int = 15) -> list[Run]:
+def recent(user_id: int | None, limit: int = 15, everyone: bool = False) -> list[Run]:
+    """This user's runs of the last 30 days (everyone's for staff, with who ran them)."""
     since = timezone.now() - dt.timedelta(days=30)
-    runs = Run.objects.filter(user_id=user_id, created_at__gte=since)  # type: ignore[misc]  # django-stubs#3472: None on a nullable FK's _id means IS NULL
-    return list(
-        runs.only("id", "created_at", "prompt", "model_ids", "total_cost_usd", "status")[:limit]
-    )
+    runs = Run.objects.filter(created_at__gte=since).select_related("user")
+    if not everyone:
+        runs = runs.filter(user_id=user_id)  # type: ignore[misc]  # django-stubs#3472: None on a nullable FK's _id means IS NULL
+    fields = ("id", "created_at", "prompt", "model_ids", "total_cost_usd", "status")
+    return list(runs.only(*fields, "user__username")[:limit])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.access import is_staff
 from playground import forms, picker
 from playground import render as html
 from playground.models import Run, recent, spent_today
@@ -31,33 +33,49 @@ from routing import catalog
 SAVE_ATTEMPTS = 5
 
 
-async def _user_id(request: HttpRequest) -> tuple[bool, int | None]:
-    """(allowed, user id): anonymous use is allowed only when login is not required."""
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: anonymous use is allowed only when login is not required; a user sees
+    their own runs, staff see everyone's."""
+
+    allowed: bool
+    user_id: int | None = None
+    staff: bool = False
+
+
+async def _viewer(request: HttpRequest) -> Viewer:
     user = await request.auser()
     if user.is_authenticated:
-        return True, user.pk
-    return not settings.PLAYGROUND_REQUIRE_LOGIN, None
+        return Viewer(True, user.pk, is_staff(user))
+    return Viewer(not settings.PLAYGROUND_REQUIRE_LOGIN)
+
+
+def _recent(viewer: Viewer) -> list[Run]:
+    return recent(viewer.user_id, everyone=viewer.staff)
 
 
 @require_GET
 async def index(request: HttpRequest) -> HttpResponse:
-    allowed, user_id = await _user_id(request)
-    if not allowed:
+    viewer = await _viewer(request)
+    if not viewer.allowed:
         return redirect_to_login(request.get_full_path())
     snapshot = await catalog.current()
     form = forms.from_query(request.GET)
     if not request.GET.get("models"):
         form.panes = picker.default_panes(snapshot)
-    return await _page(request, snapshot, form, user_id, run=None)
+    return await _page(request, snapshot, form, viewer, run=None)
 
 
 @require_GET
 async def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A past run, shown from what was stored: no model is called."""
-    allowed, user_id = await _user_id(request)
-    if not allowed:
+    viewer = await _viewer(request)
+    if not viewer.allowed:
         return redirect_to_login(request.get_full_path())
-    run = await Run.objects.filter(pk=pk, user_id=user_id).afirst()  # type: ignore[misc]  # django-stubs#3472: None on a nullable FK's _id means IS NULL
+    runs = Run.objects.select_related("user").filter(pk=pk)
+    if not viewer.staff:
+        runs = runs.filter(user_id=viewer.user_id)  # type: ignore[misc]  # django-stubs#3472: None on a nullable FK's _id means IS NULL
+    run = await runs.afirst()
     if run is None:
         raise Http404("No such run.")
     snapshot = await catalog.current()
@@ -66,18 +84,19 @@ async def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         for p in run.panes
     ]
     form = forms.FormInput(run.prompt, run.system, panes)
-    return await _page(request, snapshot, form, user_id, run=run)
+    return await _page(request, snapshot, form, viewer, run=run)
 
 
 async def _page(
-    request: HttpRequest, snapshot: Any, form: forms.FormInput, user_id: int | None, run: Run | None
+    request: HttpRequest, snapshot: Any, form: forms.FormInput, viewer: Viewer, run: Run | None
 ) -> HttpResponse:
     rows = [(pane, picker.option_for(pane.model, snapshot)) for pane in form.panes]
     context = {
         "form": form,
         "rows": rows,
         "max_panes": forms.MAX_PANES,
-        "recent_runs": await sync_to_async(recent)(user_id),
+        "recent_runs": await sync_to_async(_recent)(viewer),
+        "everyone": viewer.staff,
         "run": run,
         "stored_panes": [html.pane_view(i, p) for i, p in enumerate(run.panes)] if run else [],
         "simulated_only": not picker.has_real_provider(snapshot),
@@ -105,17 +124,17 @@ async def pane_row(request: HttpRequest) -> HttpResponse:
 @require_POST
 async def run(request: HttpRequest) -> HttpResponseBase:
     """htmx: validate, then answer with one SSE stream that fills every pane."""
-    allowed, user_id = await _user_id(request)
-    if not allowed:
+    viewer = await _viewer(request)
+    if not viewer.allowed:
         return HttpResponseClientRedirect(f"{settings.LOGIN_URL}?next=/playground/")
     snapshot = await catalog.current()
     form = forms.from_post(request.POST)
     checked = forms.check(form, snapshot)
     if not checked.errors:
-        checked.errors = await _spend_cap_error(user_id)
+        checked.errors = await _spend_cap_error(viewer.user_id)
     if checked.errors:
         return _errors(request, checked.errors)
-    on_finish = _saver(request, form, user_id)
+    on_finish = _saver(request, form, viewer)
     response = StreamingHttpResponse(
         run_stream(checked.panes, snapshot, on_finish),
         content_type="text/event-stream; charset=utf-8",
@@ -151,10 +170,10 @@ def _errors(request: HttpRequest, errors: dict[str, str]) -> HttpResponse:
     return render(request, "playground/_errors.html", context, status=422)
 
 
-def _saver(request: HttpRequest, form: forms.FormInput, user_id: int | None) -> Any:
+def _saver(request: HttpRequest, form: forms.FormInput, viewer: Viewer) -> Any:
     async def on_finish(panes: list[Pane], stopped: bool) -> str:
         run = await _save(
-            user_id=user_id,
+            user_id=viewer.user_id,
             prompt=form.prompt,
             system=form.system,
             model_ids=[pane.spec.model for pane in panes],
@@ -163,8 +182,13 @@ def _saver(request: HttpRequest, form: forms.FormInput, user_id: int | None) -> 
             total_cost_usd=total_cost(panes),
             spend_usd=_spend(panes),
         )
-        runs = await sync_to_async(recent)(user_id)
-        context = {"recent_runs": runs, "run": run, "permalink": form.permalink_query()}
+        runs = await sync_to_async(_recent)(viewer)
+        context = {
+            "recent_runs": runs,
+            "everyone": viewer.staff,
+            "run": run,
+            "permalink": form.permalink_query(),
+        }
         return render_to_string("playground/_stream_saved.html", context, request=request)
 
     return on_finish

@@ -1,7 +1,7 @@
 """The catalog as the hot path sees it: immutable entries held in memory.
 
-`current()` returns the snapshot of catalog, keys and routes, reloading it when any worker
-bumped the shared configuration version (one small read per request).
+`current()` returns the snapshot of catalog, keys and routes, reloading it when the
+configuration version moved (routing/confver.py: any process changed catalog, keys or routes).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
 
+from routing import confver
 from routing.errors import GatewayError
-from routing.state import CONFIG_VERSION_KEY, get_state
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class RouteEntry:
 
 @dataclass(frozen=True)
 class Snapshot:
-    version: int
+    version: object  # routing/confver.py's value when it was loaded
     models: dict[str, ModelEntry]
     aliases: dict[str, str]
     keys: dict[str, KeyEntry]
@@ -154,7 +154,7 @@ def _model_entry(model: Any, provider: ProviderEntry) -> ModelEntry:
     )
 
 
-def load_snapshot(version: int) -> Snapshot:
+def load_snapshot(version: object) -> Snapshot:
     """Read catalog, keys and routes from the database (sync)."""
     from routing.models import Alias, ApiKey, Model, Provider
     from routing.records import drop_broken_connection
@@ -224,10 +224,10 @@ async def current() -> Snapshot:
     """The up-to-date snapshot; reloaded off the event loop when the version moved."""
     global _current
     try:
-        version = await get_state().get_int(CONFIG_VERSION_KEY)
+        version: object = await confver.current()
     except Exception:  # noqa: BLE001 - shared state away: keep serving the last configuration
         log.warning("config version unreadable (shared state away); using the loaded snapshot")
-        version = _current.version if _current is not None else -1
+        version = _current.version if _current is not None else None
     snap = _current
     if snap is not None and snap.version == version:
         return snap
@@ -257,3 +257,4 @@ def current_sync() -> Snapshot:
 def invalidate_local() -> None:
     global _current
     _current = None
+    confver.forget()

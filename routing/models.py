@@ -286,3 +286,13 @@ class RouteTarget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.route.slug}#{self.position} {self.model}"
+
+
+class ConfigVersion(models.Model):
+    """One row: bumped on every change to catalog, keys or routes, so a server without Redis
+    learns of changes another process made (a management command, `manage.py shell`)."""
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"config version {self.version}"

@@ -5,9 +5,9 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from routing import confver
 from routing.catalog import invalidate_local
 from routing.models import Alias, ApiKey, Model, Provider
-from routing.state import bump_config_version
 
 WATCHED = (Provider, Model, Alias, ApiKey)
 
@@ -15,5 +15,5 @@ WATCHED = (Provider, Model, Alias, ApiKey)
 @receiver([post_save, post_delete])
 def config_changed(sender: type, **kwargs: Any) -> None:
     if sender in WATCHED or getattr(sender, "bumps_config_version", False):
-        bump_config_version()
+        confver.bump()
         invalidate_local()

@@ -1,7 +1,7 @@
 """Shared state across workers: local memory by default, Redis when REDIS_URL is set.
 
 Everything the gateway keeps between requests that must agree across workers goes through
-here: the configuration version (catalog, keys, routes), model cooldowns, and the counters
+here: the configuration version's counter (routing/confver.py), model cooldowns, and the counters
 that later guards use. Async clients are kept one per event loop.
 """
 
@@ -15,7 +15,6 @@ from typing import Protocol
 
 from django.conf import settings
 
-CONFIG_VERSION_KEY = "sy:config-version"
 LOCAL_CACHE_BYTES = 4 * 1024 * 1024  # response cache in local memory (per process)
 
 
@@ -257,8 +256,3 @@ def get_state() -> SharedState:
     if _state is None:
         _state = RedisState(settings.REDIS_URL) if settings.REDIS_URL else LocalState()
     return _state
-
-
-def bump_config_version() -> int:
-    """Tell every worker that the catalog, keys or routes changed."""
-    return get_state().incr_sync(CONFIG_VERSION_KEY)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+
+from accounts.access import staff_required
 
 from . import charts, export, reports
 from .forms import RangeForm
@@ -32,7 +33,7 @@ def _links(form: RangeForm) -> dict[str, object]:
     return links
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     form = RangeForm(request.GET, today=timezone.localdate())
