@@ -3,6 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+WORKERS ?= 1
 PYTHON ?= python3
 
 .PHONY: run test setup install lint bench router clean
@@ -26,8 +27,8 @@ run: setup
 	@echo "Switchyard on http://$(HOST):$(PORT)/  (OpenAI base_url: http://$(HOST):$(PORT)/v1)"
 	DEBUG=$${DEBUG:-1} $(PY) manage.py batch worker & WORKER=$$!; \
 	trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
-	DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/uvicorn config.asgi:application \
-		--host $(HOST) --port $(PORT) --lifespan off --no-access-log
+	DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(PY) -m config.serve \
+		--workers $(WORKERS) --host $(HOST) --port $(PORT)
 
 # The whole suite twice: embedded (SQLite + local memory), then shared state (PostgreSQL + Redis).
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("SWITCHYARD_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -128,6 +132,12 @@ SWITCHYARD_SELF_URL = env.str(
     "SWITCHYARD_SELF_URL",
     default=f"http://{env.str('HOST', default='127.0.0.1')}:{env.int('PORT', default=8000)}",
 )
+# What the gateway sends its own simulator (outside DEBUG the simulator answers no one else);
+# derived from SECRET_KEY, so every worker of one deployment shares it.
+SWITCHYARD_INTERNAL_TOKEN = (
+    env.str("SWITCHYARD_INTERNAL_TOKEN", default="")
+    or hmac.new(SECRET_KEY.encode(), b"switchyard-internal-token", hashlib.sha256).hexdigest()
+)
 SWITCHYARD_CONNECT_TIMEOUT = env.float("SWITCHYARD_CONNECT_TIMEOUT", default=5.0)
 SWITCHYARD_REQUEST_TIMEOUT = env.float("SWITCHYARD_REQUEST_TIMEOUT", default=120.0)
 # Upstream connections per provider origin and worker; requests beyond it wait for one.
@@ -157,6 +167,16 @@ SWITCHYARD_USAGE_FLUSH_SECONDS = env.float("SWITCHYARD_USAGE_FLUSH_SECONDS", def
 # The playground spends real money: outside local development it needs a login.
 PLAYGROUND_REQUIRE_LOGIN = env.bool("PLAYGROUND_REQUIRE_LOGIN", default=not DEBUG)
 PLAYGROUND_DAILY_SPEND_CAP_USD = env.float("PLAYGROUND_DAILY_SPEND_CAP_USD", default=5.0)
+
+# /metrics is open by default (the embedded setup); a bearer token and/or allowed networks
+# (CIDR, e.g. 10.0.0.0/8,127.0.0.1/32) restrict it: either is enough when both are set.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_exc}") from None
 
 LOGGING = {
     "version": 1,

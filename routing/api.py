@@ -11,6 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from routing import endpoints
 from routing.context import new_request_id
+from routing.metrics_access import scrape_refused
 
 
 def _body(request: HttpRequest) -> bytes | None:
@@ -40,7 +41,11 @@ async def v1(request: HttpRequest) -> HttpResponseBase:
 
 
 async def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus metrics (per process; multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set)."""
+    """Prometheus metrics (per process; multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set).
+    Open by default; METRICS_TOKEN and METRICS_ALLOWED_NETWORKS restrict who may scrape."""
+    refused = scrape_refused(request.headers.get("authorization", ""), request.META)
+    if refused is not None:
+        return refused
     from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
     registry = REGISTRY

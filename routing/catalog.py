@@ -116,6 +116,8 @@ class Snapshot:
 def _provider_entry(provider: Any) -> ProviderEntry:
     default_url = f"{settings.SWITCHYARD_SELF_URL}/sim/v1" if provider.slug == "sim" else ""
     key = provider.effective_api_key()
+    if provider.slug == "sim" and not key:
+        key = settings.SWITCHYARD_INTERNAL_TOKEN  # the simulator answers only the gateway
     reason = ""
     if not provider.enabled:
         reason = "provider disabled"

@@ -17,7 +17,7 @@ import orjson
 from routing import gateway
 from routing.auth import authenticate_header
 from routing.cache import directives
-from routing.catalog import ModelEntry
+from routing.catalog import KeyEntry, ModelEntry
 from routing.context import CallContext
 from routing.errors import GatewayError, invalid, model_not_found
 from routing.gateway import StreamSession
@@ -67,16 +67,23 @@ def model_object(model: ModelEntry) -> dict[str, Any]:
     }
 
 
+def usable(model: ModelEntry, key: KeyEntry) -> bool:
+    """A configured provider's model in one of the key's regions (any, when it has none)."""
+    regions = key.allowed_regions
+    return model.provider.configured and (not regions or model.region.lower() in regions)
+
+
 async def models(headers: Mapping[str, str]) -> Reply:
-    _, snapshot = await authenticate_header(headers.get("authorization", ""))
-    data = [model_object(m) for m in snapshot.models.values() if m.provider.configured]
+    """The models this key can call: others are not listed."""
+    key, snapshot = await authenticate_header(headers.get("authorization", ""))
+    data = [model_object(m) for m in snapshot.models.values() if usable(m, key)]
     return json_reply({"object": "list", "data": data})
 
 
 async def model_detail(headers: Mapping[str, str], model_id: str) -> Reply:
-    _, snapshot = await authenticate_header(headers.get("authorization", ""))
+    key, snapshot = await authenticate_header(headers.get("authorization", ""))
     model = snapshot.resolve(model_id)
-    if model is None:
+    if model is None or (key.allowed_regions and not usable(model, key)):
         raise model_not_found(model_id)
     return json_reply(model_object(model))
 
