@@ -107,6 +107,8 @@ async def _page(
 @require_GET
 async def model_search(request: HttpRequest) -> HttpResponse:
     """htmx: the picker's result list for the typed query."""
+    if not (await _viewer(request)).allowed:
+        return redirect_to_login(request.get_full_path())
     snapshot = await catalog.current()
     options = picker.search(snapshot, request.GET.get("q", ""))
     return render(request, "playground/_model_results.html", {"options": options})
@@ -115,6 +117,8 @@ async def model_search(request: HttpRequest) -> HttpResponse:
 @require_GET
 async def pane_row(request: HttpRequest) -> HttpResponse:
     """htmx: one picked-model row (its parameters and input-cost estimate)."""
+    if not (await _viewer(request)).allowed:
+        return redirect_to_login(request.get_full_path())
     snapshot = await catalog.current()
     pane = forms.PaneInput(request.GET.get("model", "").strip())
     row = (pane, picker.option_for(pane.model, snapshot))
