@@ -24,10 +24,12 @@ from pydantic import ValidationError
 from batch import output
 from batch.inputs import Item, LineError
 from batch.summary import Outcome, Tally
-from routing import catalog, gateway, latency, policies, records
-from routing.context import CallContext
+from routing import catalog
+from routing.engine import gateway, latency, policies
+from routing.engine.context import CallContext
 from routing.errors import GatewayError
 from routing.schemas import ChatRequest, validation_error
+from routing.transport import records
 
 log = logging.getLogger("switchyard.batch")
 BUDGET_ROUTE = "route/budget"

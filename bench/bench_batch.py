@@ -107,7 +107,7 @@ async def run_direct(upstream: str, lines: int, concurrency: int) -> float:
 
 
 def measure(tmp: Path, upstream: str, lines: int, concurrency: int) -> list[str]:
-    from routing import records
+    from routing.transport import records
 
     src = tmp / "in.jsonl"
     batch_s, summary = asyncio.run(run_batch(src, tmp / f"out-{concurrency}.jsonl", concurrency))

@@ -40,20 +40,20 @@ def setup(redis_url: str) -> None:
 
 
 async def measure(n: int) -> dict[str, float]:
-    from routing import cache, guards, state
     from routing.catalog import KeyEntry
-    from routing.context import CallContext
-    from routing.pricing import TokenUsage
+    from routing.catalog.pricing import TokenUsage
+    from routing.engine.context import CallContext
+    from routing.guards import cache, limits, state
 
     key = KeyEntry(1, "bench", True, frozenset(), 10**9, 10**12, Decimal("1000000"))
     timings: list[float] = []
     for i in range(n):
         started = time.perf_counter()
         ctx = CallContext(requested_model="x")
-        reservation = await guards.admit(ctx, key, 600, Decimal("0.004"))
+        reservation = await limits.admit(ctx, key, 600, Decimal("0.004"))
         await cache.lookup(f"sy:cache:bench{i}")
         ctx.usage = TokenUsage(500, 100)
-        await guards.settle(reservation, ctx)
+        await limits.settle(reservation, ctx)
         timings.append((time.perf_counter() - started) * 1e6)
     await state.get_state().add("sy:bench:done", 1, 1)
     timings.sort()

@@ -1,4 +1,4 @@
-"""Decision time of the routing policies alone (issue #3): `routing.policies.plan_for` on an
+"""Decision time of the routing policies alone (issue #3): `routing.engine.policies.plan_for` on an
 in-memory snapshot, no database, no network.
 
     python -m bench.bench_policies [--iterations N] [--output docs/benchmarks.md] [--no-write]
@@ -165,7 +165,7 @@ def snapshot() -> Any:
 
 
 def latency_stats(snap: Any) -> dict[str, Any]:
-    from routing.policies import LatencyStats
+    from routing.engine.policies import LatencyStats
 
     return {
         mid: LatencyStats(200.0 + 40 * i, 60.0 + 10 * i, 50)
@@ -230,8 +230,8 @@ def _case(
     stats: dict[str, Any],
     iterations: int,
 ) -> dict[str, Any]:
-    from routing.gateway import score_prompt
-    from routing.policies import PolicyInput, plan_for
+    from routing.engine.gateway import score_prompt
+    from routing.engine.policies import PolicyInput, plan_for
 
     inp = PolicyInput(
         model=model,
@@ -296,13 +296,13 @@ def section(rows: list[dict[str, Any]], iterations: int, pinning: str) -> str:
     return "\n\n".join(
         [
             "## Policy decision",
-            "`routing.policies.plan_for` on an in-memory snapshot (6 models, 5 routes; no "
+            "`routing.engine.policies.plan_for` on an in-memory snapshot (6 models, 5 routes; no "
             f"database), {iterations} timed decisions per row after warm-up "
             f"(`python -m bench.bench_policies`, {pinning}). p50/p99 are wall-clock; the "
             "verdict uses the p99 of the thread's CPU time per decision, because a decision "
             "is pure CPU work and on a shared machine the wall-clock tail also counts time "
             "spent preempted by other processes. Complexity uses the learned estimator "
-            "(`routing.gateway.score_prompt`); its cost grows with the prompt's length. "
+            "(`routing.engine.gateway.score_prompt`); its cost grows with the prompt's length. "
             "`direct` (a named model, no route) is the floor.",
             markdown_table(HEADERS, table_rows(rows)),
         ]

@@ -26,7 +26,7 @@ Call = Callable[[], Awaitable[bytes]]
 
 
 async def _switchyard(url: str) -> tuple[Call, Callable[[], Awaitable[None]]]:
-    from routing import http
+    from routing.transport import http
 
     async def call() -> bytes:
         return (await http.post(url, BODY, HEADERS, 60.0, connect_timeout=5.0)).body

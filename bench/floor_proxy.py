@@ -1,5 +1,5 @@
 """The floor of the decided stack: a raw ASGI relay under uvicorn that forwards each request
-to the upstream through Switchyard's own upstream client (routing/http.py) and returns its
+to the upstream through Switchyard's own upstream client (routing/transport/http.py) and returns its
 answer, with no gateway logic at all (no auth, routing, limits, pricing, records or metrics).
 
 `make bench` runs it as the `floor` row, so the table shows how much of Switchyard's
@@ -15,7 +15,7 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")  # the client's settings
 
-from routing import http  # noqa: E402 - after the settings module is named
+from routing.transport import http  # noqa: E402 - after the settings module is named
 
 UPSTREAM = os.environ.get("SY_FLOOR_UPSTREAM", "http://127.0.0.1:9")
 HEADERS = {"content-type": "application/json", "authorization": "Bearer floor"}

@@ -180,7 +180,7 @@ import json
 from django.core.management import call_command
 call_command("migrate", interactive=False, verbosity=0)
 from routing.models import ApiKey, Model, Provider
-from routing.routetable import import_routes
+from routing.catalog.routetable import import_routes
 provider = Provider.objects.create(slug="fakebench", name="FakeBench", protocol="openai",
     base_url="http://127.0.0.1:{port}/v1", api_key="x", region="us")
 for model_id, ref, inp, out in {models!r}:

@@ -1,6 +1,6 @@
 """ASGI entry point: serve with uvicorn (``--lifespan off``), development included.
 
-/v1 goes straight to the API (routing/asgi.py); everything else through Django.
+/v1 goes straight to the API (routing/doors/entry.py); everything else through Django.
 """
 
 import gc
@@ -12,7 +12,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_application = get_asgi_application()
 
-from routing.asgi import SwitchyardASGI  # noqa: E402  (needs Django set up)
+from routing.doors.entry import SwitchyardASGI  # noqa: E402  (needs Django set up)
 
 application = SwitchyardASGI(django_application)
 

@@ -51,7 +51,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "routing.middleware.RequestIdMiddleware",
+    "routing.doors.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -183,11 +183,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "routing.logs.JsonFormatter"},
+        "json": {"()": "routing.transport.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {  # stderr; formatted and written in batches by a background thread
-            "class": "routing.logs.BackgroundStreamHandler",
+            "class": "routing.transport.logs.BackgroundStreamHandler",
             "formatter": env.str("LOG_FORMAT", default="json"),
         }
     },

@@ -2,14 +2,15 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from routing import api, simulator
+from routing.doors import django_views
+from routing.providers import simulator
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/playground/", permanent=False)),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
-    path("metrics", api.metrics),
-    re_path(r"^v1(/.*)?$", api.v1),
+    path("metrics", django_views.metrics),
+    re_path(r"^v1(/.*)?$", django_views.v1),
     path("sim/v1/chat/completions", simulator.chat_completions),
     path("sim/v1/models", simulator.models),
     path("playground/", include("playground.urls")),

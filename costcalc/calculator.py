@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from routing.catalog import Snapshot
-from routing.prompt_files import parse_upload
+from routing.tools.prompt_files import parse_upload
 
 from . import curves as curves_mod
 from .forms import CalculatorForm

@@ -1,4 +1,4 @@
-"""The price of one average request, from ``routing.pricing.cost`` and nothing else.
+"""The price of one average request, from ``routing.catalog.pricing.cost`` and nothing else.
 
 Time-of-day prices (e.g. DeepSeek's off-peak discount) are averaged over the day, assuming
 traffic spread evenly across 24 hours: the day is cut at every boundary the price data
@@ -14,8 +14,8 @@ from functools import lru_cache
 
 from genai_prices.types import TimeOfDateConstraint
 
-from routing import pricing
-from routing.pricing import TokenUsage
+from routing.catalog import pricing
+from routing.catalog.pricing import TokenUsage
 
 MINUTES_A_DAY = 24 * 60
 

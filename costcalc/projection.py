@@ -1,6 +1,6 @@
 """Monthly spend of a workload under each routing policy. Pure: no requests, no database.
 
-Each policy is the gateway's own ``routing.policies.plan_for`` run over the workload:
+Each policy is the gateway's own ``routing.engine.policies.plan_for`` run over the workload:
 
 - baseline: every request names the baseline model (a direct plan);
 - rules: the rules route (``by-type``) planned once per query type;
@@ -34,10 +34,10 @@ from decimal import Decimal
 from typing import Any
 
 from routing.catalog import ModelEntry, Snapshot
+from routing.catalog.pricing import prices_label
+from routing.engine.plan import Plan
+from routing.engine.policies import PolicyInput, plan_for
 from routing.errors import GatewayError
-from routing.plan import Plan
-from routing.policies import PolicyInput, plan_for
-from routing.pricing import prices_label
 
 from .prices import has_variant, request_cost
 from .prompts import PromptPool, ScoredPrompt

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from routing.gateway import score_prompt
-from routing.prompt_files import jsonl_rows
+from routing.engine.gateway import score_prompt
+from routing.tools.prompt_files import jsonl_rows
 
 ESTIMATORS = ("learned", "heuristic", "length")
 SAMPLES = Path(__file__).resolve().parent / "samples" / "prompts.jsonl"

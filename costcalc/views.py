@@ -19,7 +19,7 @@ from django_htmx.middleware import HtmxDetails
 
 from accounts.access import is_staff
 from routing import catalog
-from routing.prompt_files import MAX_UPLOAD_BYTES, UploadError
+from routing.tools.prompt_files import MAX_UPLOAD_BYTES, UploadError
 
 from . import export
 from .calculator import Outcome, calculate, store_upload

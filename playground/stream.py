@@ -22,9 +22,9 @@ from typing import Any
 
 from playground import render
 from playground.forms import PaneSpec
-from routing import gateway
 from routing.catalog import Snapshot
-from routing.context import CallContext
+from routing.engine import gateway
+from routing.engine.context import CallContext
 from routing.errors import GatewayError
 from routing.providers import UpstreamError
 

@@ -142,4 +142,4 @@ class UsageRecordAdmin(admin.ModelAdmin):
         return False
 
 
-from routing import admin_routes  # noqa: E402,F401  (routes admin lives in its own module)
+from routing.tools import admin_routes  # noqa: E402,F401  (routes admin lives in its own module)

@@ -6,4 +6,4 @@ class RoutingConfig(AppConfig):
     verbose_name = "Routing and catalog"
 
     def ready(self) -> None:
-        from routing import signals  # noqa: F401
+        from routing.catalog import signals  # noqa: F401

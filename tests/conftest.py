@@ -19,9 +19,11 @@ import uvicorn
 from django.conf import settings
 
 from bench.fast_upstream import Canned, serve_protocol
-from routing import catalog, records, state
+from routing import catalog
 from routing.complexity.data import is_gsm8k_test
+from routing.guards import state
 from routing.models import ApiKey, Model, Provider
+from routing.transport import records
 from tests.fake_upstream import FakeUpstream
 
 FAKE_SECRET = "sk-fake-provider-secret-0123456789"

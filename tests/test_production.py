@@ -233,7 +233,7 @@ def test_traffic_is_refused_without_the_dashboard_permission(world: World) -> No
 def test_uploads_are_size_checked_before_they_are_read(world: World) -> None:
     """A body over the upload limit gets 413 at once; nothing is stored."""
     from costcalc.models import PromptSet
-    from routing.prompt_files import MAX_UPLOAD_BYTES
+    from routing.tools.prompt_files import MAX_UPLOAD_BYTES
 
     with signed_in(world.base, "ann") as http:
         big = b"prompt\n" + b"x" * (MAX_UPLOAD_BYTES + 200_000)
@@ -285,9 +285,11 @@ def test_models_lists_only_what_a_region_limited_key_can_use(world: World) -> No
     eu_only = api(world, world.eu_key, "GET", "/v1/models").json()["data"]
     assert {m["region"] for m in everything} >= {"us", "eu"}
     assert eu_only and {m["region"] for m in eu_only} == {"eu"}
-    assert {m["id"] for m in eu_only} == {
-        m["id"] for m in everything if m["region"] == "eu"
-    } == {"fakeanthropic/claude-3-5-sonnet-20241022"}
+    assert (
+        {m["id"] for m in eu_only}
+        == {m["id"] for m in everything if m["region"] == "eu"}
+        == {"fakeanthropic/claude-3-5-sonnet-20241022"}
+    )
 
 
 def test_v1_honours_allowed_hosts(world: World) -> None:
@@ -298,9 +300,9 @@ def test_v1_honours_allowed_hosts(world: World) -> None:
             headers={"host": "evil.example", "authorization": f"Bearer {world.key}"},
         )
         assert response.status_code == 400, path
-    assert httpx.get(world.base + "/v1/models", headers={"host": "evil.example"}).json()[
-        "error"
-    ]["code"] == ("invalid_host")
+    assert httpx.get(world.base + "/v1/models", headers={"host": "evil.example"}).json()["error"][
+        "code"
+    ] == ("invalid_host")
 
 
 def test_admin_pages_for_staff(world: World) -> None:

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from routing import http
-from routing.pricing import TokenUsage
+from routing.catalog.pricing import TokenUsage
 from routing.providers.base import (
     Adapter,
     Chunk,
@@ -20,6 +19,7 @@ from routing.providers.base import (
     error_message,
     scrub,
 )
+from routing.transport import http
 
 if TYPE_CHECKING:
     from routing.catalog import ModelEntry

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from routing.http import describe
-from routing.pricing import TokenUsage
+from routing.catalog.pricing import TokenUsage
+from routing.transport.http import describe
 
 if TYPE_CHECKING:
     from routing.catalog import ModelEntry

@@ -12,8 +12,8 @@ import pytest
 
 from batch.inputs import read_input
 from batch.runner import BatchRunner, Options
-from routing import records
 from routing.models import Route, RouteTarget, UsageRecord
+from routing.transport import records
 
 GPT = "fakeai/gpt-4o"
 MINI = "fakeai/gpt-4o-mini"

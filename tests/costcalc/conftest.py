@@ -20,9 +20,8 @@ from django.test import Client
 
 from costcalc.projection import Env
 from costcalc.prompts import PromptPool, bundled
-from routing import pricing
-from routing.catalog import ModelEntry, ProviderEntry, RouteEntry, Snapshot, TargetEntry
-from routing.routetable import DEFAULT_ROUTES
+from routing.catalog import ModelEntry, ProviderEntry, RouteEntry, Snapshot, TargetEntry, pricing
+from routing.catalog.routetable import DEFAULT_ROUTES
 
 DAY = dt.date(2026, 11, 26)
 REFS = {

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from costcalc.models import PromptSet
 from routing.models import UsageRecord
-from routing.prompt_files import MAX_UPLOAD_BYTES
+from routing.tools.prompt_files import MAX_UPLOAD_BYTES
 
 pytestmark = pytest.mark.usefixtures("catalog_db")
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from playground.models import Run
-from routing import records
 from routing.models import Provider, UsageRecord
+from routing.transport import records
 from tests.conftest import LiveServer
 from tests.fake_upstream import FakeUpstream, Fault
 from tests.playground.conftest import Page, partials

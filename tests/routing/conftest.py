@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from routing import records
 from routing.models import UsageRecord
+from routing.transport import records
 from tests.conftest import FAKE_SECRET, LiveServer
 
 ENVELOPE_KEYS = {"message", "type", "code", "param"}

@@ -23,7 +23,7 @@ from batch.progress import Progress
 from batch.runner import BatchRunner, Options, route_name, supervise
 from batch.summary import render_text, write_json
 from batch.worker import Worker
-from routing import http, records
+from routing.transport import http, records
 
 REQUEST_LOGGER = "switchyard.requests"
 EXIT_CODES = {"": 0, "max_total_usd": 3, "interrupted": 130}

@@ -24,7 +24,7 @@ SYNC_HINT = (
 def _usd_per_request(model_id: str, input_tokens: int, output_tokens: int) -> tuple[float, str]:
     """(USD per request, prices_ref) of a catalog model for the given average tokens."""
     from routing import catalog
-    from routing.pricing import TokenUsage, cost, list_price_time
+    from routing.catalog.pricing import TokenUsage, cost, list_price_time
 
     try:
         snapshot = catalog.current_sync()

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from routing.routetable import export_routes
+from routing.catalog.routetable import export_routes
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from routing.routetable import import_routes
+from routing.catalog.routetable import import_routes
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from routing.routetable import install_default_routes
+from routing.catalog.routetable import install_default_routes
 
 
 class Command(BaseCommand):

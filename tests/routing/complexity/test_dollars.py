@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from routing import catalog
+from routing.catalog.pricing import list_prices
 from routing.complexity.evaluate import add_dollars, dollar_curve, dollars_table
-from routing.pricing import list_prices
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,275 @@
+"""Execute a plan: attempts in order, bounded retries, fallback, deadlines, cooldown.
+
+Streams may fail over only before anything reached the client: `open_stream` returns once
+an attempt produced its first token, and what follows is relayed by `relay`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from django.conf import settings
+
+from routing.catalog.pricing import TokenUsage
+from routing.engine import cooldown
+from routing.engine.context import AttemptLog, CallContext
+from routing.engine.plan import Attempt, Plan
+from routing.errors import GatewayError
+from routing.guards import limits
+from routing.providers import Chunk, Completion, UpstreamError, adapter_for
+
+T = TypeVar("T")
+QUOTA = "provider quota per minute reached"
+
+
+@dataclass
+class OpenStream:
+    """A stream whose first token has arrived; `rest` yields the remaining chunks."""
+
+    head: list[Chunk]
+    rest: AsyncIterator[Chunk]
+    attempt: Attempt
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def merged_body(body: dict[str, Any], attempt: Attempt) -> dict[str, Any]:
+    if not attempt.params:
+        return body
+    merged = {**body}
+    for name, value in attempt.params.items():
+        if name == "max_tokens":
+            merged.pop("max_completion_tokens", None)
+        if value is not None and name not in body:
+            merged[name] = value
+        elif value is not None and name == "max_tokens":
+            merged[name] = min(value, body[name])
+    return merged
+
+
+def _backoff(retry: int, err: UpstreamError) -> float | None:
+    """Seconds to wait before retrying the same model, or None to move on."""
+    if err.retry_after is not None:
+        return err.retry_after if err.retry_after <= settings.SWITCHYARD_MAX_RETRY_AFTER else None
+    return min(0.25 * (2**retry), 4.0)
+
+
+async def _run(plan: Plan, ctx: CallContext, op: Callable[[Attempt], Awaitable[T]]) -> T:
+    deadline = ctx.started + settings.SWITCHYARD_TOTAL_DEADLINE
+    last: UpstreamError | None = None
+    skipped: list[AttemptLog] = []
+    single = len(plan.attempts) == 1
+    for attempt in plan.attempts:
+        reason = await _unavailable(attempt, single, ctx)
+        if reason:
+            log = AttemptLog(attempt.model.id, "skipped", error=reason)
+            ctx.attempts.append(log)
+            skipped.append(log)
+            continue
+        retries = settings.SWITCHYARD_MAX_RETRIES if single else 0
+        for retry in range(retries + 1):
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise _deadline_error(ctx)
+            started = time.perf_counter()
+            try:
+                async with asyncio.timeout(remaining):
+                    result = await op(attempt)
+            except (UpstreamError, TimeoutError) as exc:
+                err = (
+                    exc
+                    if isinstance(exc, UpstreamError)
+                    else UpstreamError("timeout", "Deadline reached.")
+                )
+                last = err
+                ctx.attempts.append(_log(attempt, err, started))
+                await cooldown.failed(attempt.model.id, err.retry_after)
+                if err.kind == "bad_request":
+                    raise _client_error(err, ctx) from None
+                wait = _backoff(retry, err) if err.retryable else None
+                if wait is None or retry == retries:
+                    break
+                await asyncio.sleep(min(wait, max(0.0, deadline - time.perf_counter())))
+                continue
+            ctx.attempts.append(AttemptLog(attempt.model.id, "ok", 200, _ms(started)))
+            ctx.model = attempt.model
+            return result
+    raise _exhausted(plan, ctx, last, skipped)
+
+
+async def _unavailable(attempt: Attempt, single: bool, ctx: CallContext) -> str:
+    provider = attempt.model.provider
+    if not provider.configured:
+        return f"{provider.name} {provider.reason}"
+    if not single and await cooldown.cooling(attempt.model.id):
+        return "cooling down after repeated failures"
+    if not await limits.provider_slot(attempt.model, ctx.token_estimate):
+        return QUOTA
+    return ""
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _log(attempt: Attempt, err: UpstreamError, started: float) -> AttemptLog:
+    return AttemptLog(attempt.model.id, err.kind, err.status, _ms(started), err.message[:200])
+
+
+def _deadline_error(ctx: CallContext) -> GatewayError:
+    return GatewayError(
+        504,
+        "The request deadline passed before any model answered.",
+        "timeout_error",
+        "deadline_exceeded",
+        details=[a.as_dict() for a in ctx.attempts],
+    )
+
+
+def _client_error(err: UpstreamError, ctx: CallContext) -> GatewayError:
+    ctx.error_type = "bad_request"
+    return GatewayError(
+        err.status or 400, err.message, "invalid_request_error", "upstream_rejected"
+    )
+
+
+def _exhausted(
+    plan: Plan, ctx: CallContext, last: UpstreamError | None, skipped: list[AttemptLog]
+) -> GatewayError:
+    details = [a.as_dict() for a in ctx.attempts]
+    if last is None and skipped and all(s.error == QUOTA for s in skipped):
+        ctx.error_type = "quota"
+        return GatewayError(
+            429,
+            "The upstream's quota per minute is used up; try again shortly.",
+            "rate_limit_error",
+            "upstream_quota",
+            headers={"Retry-After": "5"},
+            details=details,
+        )
+    if last is None:
+        if not plan.route and skipped:
+            return GatewayError(
+                400, skipped[0].error, "invalid_request_error", "provider_not_configured", "model"
+            )
+        reasons = "; ".join(f"{a.model}: {a.error}" for a in skipped)
+        return GatewayError(
+            503,
+            f"No model of this route is available ({reasons}).",
+            "service_unavailable",
+            "no_available_model",
+            details=details,
+        )
+    ctx.error_type = last.kind
+    if last.kind == "rate_limit":
+        headers = {"Retry-After": str(max(1, round(last.retry_after or 1)))}
+        return GatewayError(
+            429,
+            f"Rate limited upstream: {last.message}",
+            "rate_limit_error",
+            "rate_limit_exceeded",
+            headers=headers,
+            details=details,
+        )
+    if last.kind == "timeout":
+        return GatewayError(504, last.message, "timeout_error", "upstream_timeout", details=details)
+    return GatewayError(
+        502, last.message, "upstream_error", f"upstream_{last.kind}", details=details
+    )
+
+
+async def complete(plan: Plan, body: dict[str, Any], ctx: CallContext) -> Completion:
+    async def op(attempt: Attempt) -> Completion:
+        adapter = adapter_for(attempt.model.provider.protocol)
+        return await adapter.complete(
+            attempt.model, merged_body(body, attempt), settings.SWITCHYARD_REQUEST_TIMEOUT
+        )
+
+    completion = await _run(plan, ctx, op)
+    if completion.usage.input_tokens == 0 and completion.usage.output_tokens == 0:
+        completion.usage = _estimated_usage(body, completion.body)
+    ctx.usage = completion.usage
+    ctx.first_token_at = time.perf_counter()
+    return completion
+
+
+def _estimated_usage(body: dict[str, Any], answer: dict[str, Any]) -> TokenUsage:
+    """An upstream that reports no usage is priced on estimates, marked as such (never $0)."""
+    text = "".join(
+        str((c.get("message") or {}).get("content") or "") for c in answer.get("choices") or ()
+    )
+    return TokenUsage(
+        input_tokens=estimate_input_tokens(body.get("messages") or []),
+        output_tokens=max(1, len(text) // 4),
+        estimated=True,
+    )
+
+
+def _is_token(chunk: Chunk) -> bool:
+    if chunk.text or chunk.finish_reason:
+        return True
+    choices = chunk.data.get("choices") or ()
+    return any((c.get("delta") or {}).get("tool_calls") for c in choices)
+
+
+async def _first_token(stream: AsyncIterator[Chunk]) -> list[Chunk]:
+    head: list[Chunk] = []
+    async with asyncio.timeout(settings.SWITCHYARD_FIRST_TOKEN_TIMEOUT):
+        async for chunk in stream:
+            head.append(chunk)
+            if _is_token(chunk):
+                return head
+    raise UpstreamError("malformed", "The upstream stream ended without a token.")
+
+
+async def open_stream(plan: Plan, body: dict[str, Any], ctx: CallContext) -> OpenStream:
+    async def op(attempt: Attempt) -> OpenStream:
+        adapter = adapter_for(attempt.model.provider.protocol)
+        stream = adapter.stream(
+            attempt.model, merged_body(body, attempt), settings.SWITCHYARD_STALL_TIMEOUT
+        )
+        try:
+            head = await _first_token(stream)
+        except BaseException as exc:
+            await stream.aclose()  # type: ignore[attr-defined]
+            if isinstance(exc, TimeoutError):
+                raise UpstreamError("timeout", "No first token before the deadline.") from None
+            raise
+        return OpenStream(head=head, rest=stream, attempt=attempt)
+
+    opened = await _run(plan, ctx, op)
+    ctx.first_token_at = time.perf_counter()
+    return opened
+
+
+def track(ctx: CallContext, chunk: Chunk) -> None:
+    """Keep the usage of a relayed stream current (estimated until the upstream reports it)."""
+    if chunk.usage is not None:
+        ctx.usage = chunk.usage
+    elif chunk.text and (ctx.usage.estimated or ctx.usage.output_tokens == 0):
+        ctx.usage.output_tokens += 1
+        ctx.usage.estimated = True
+
+
+def estimate_input_tokens(messages: list[Any]) -> int:
+    chars = 0
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else message.content
+        if isinstance(content, str):
+            chars += len(content)
+        elif isinstance(content, list):
+            chars += sum(len(str(part.get("text", ""))) for part in content)
+    return max(1, chars // 4)
+
+
+def fill_estimates(ctx: CallContext, messages: list[Any]) -> None:
+    """A stream cut before the usage chunk still records what it consumed, marked estimated."""
+    if ctx.usage.input_tokens == 0:
+        ctx.usage = TokenUsage(
+            input_tokens=estimate_input_tokens(messages),
+            output_tokens=ctx.usage.output_tokens,
+            estimated=True,
+        )

@@ -1,0 +1,271 @@
+"""The routing table in the admin: routes with inline targets, validation, and a dry run."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, cast
+
+from asgiref.sync import async_to_sync
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+
+from routing import catalog
+from routing.catalog.routetable import TARGET_FIELDS, CatalogIndex, route_problems
+from routing.engine import latency
+from routing.engine.gateway import score_prompt
+from routing.engine.policies import PolicyInput, plan_for
+from routing.errors import GatewayError
+from routing.models import Route, RouteTarget
+from routing.tools.prompt_files import MAX_UPLOAD_BYTES, UploadError, parse_upload
+
+
+class TargetFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        rows = [
+            f.cleaned_data
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]
+        rows.sort(key=lambda r: r.get("position") or 0)
+        route = self.instance
+        data = {
+            "slug": route.slug,
+            "strategy": route.strategy,
+            "fallbacks": route.fallbacks,
+            "judge_model": route.judge_model,
+            "max_cost_usd": route.max_cost_usd,
+            "targets": [{k: r.get(k) for k in TARGET_FIELDS} for r in rows],
+        }
+        problems = route_problems(data, CatalogIndex.load())
+        if problems:
+            raise ValidationError([p.replace("route.", "", 1) for p in problems])
+
+
+class TargetInline(admin.TabularInline):
+    model = RouteTarget
+    formset = TargetFormSet
+    extra = 1
+    fields = ["position", *TARGET_FIELDS]
+
+
+class DryRunForm(forms.Form):
+    prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 80}))
+    query_type = forms.CharField(required=False)
+    max_cost_usd = forms.DecimalField(required=False, min_value=Decimal(0), decimal_places=6)
+    max_tokens = forms.IntegerField(required=False, min_value=1)
+
+
+def dry_run(route: Route, data: dict[str, Any]) -> dict[str, Any]:
+    """The plan the live policy code makes for this prompt, without calling any model."""
+    snapshot = async_to_sync(catalog.current)()
+    prompt = data["prompt"]
+    inp = PolicyInput(
+        model=f"route/{route.slug}",
+        prompt=prompt,
+        query_type=(data.get("query_type") or "").lower(),
+        max_cost_usd=data.get("max_cost_usd"),
+        input_tokens=max(1, len(prompt) // 4),
+        output_tokens=data.get("max_tokens"),
+    )
+    try:
+        plan = plan_for(inp, snapshot, latency.snapshot(), score_prompt)
+    except GatewayError as err:
+        return {"error": err.message}
+    attempts = [
+        {
+            "model": a.model.id,
+            "params": a.params,
+            "configured": a.model.provider.configured,
+            "reason": a.model.provider.reason,
+            "estimate": a.model.estimate_cost(inp.input_tokens, inp.output_tokens or 512),
+        }
+        for a in plan.attempts
+    ]
+    bands = score_bands(route, plan.extra["band"]) if "band" in plan.extra else []
+    return {"reason": plan.reason, "attempts": attempts, "extra": plan.extra, "bands": bands}
+
+
+def score_bands(route: Route, chosen: int) -> list[dict[str, Any]]:
+    """A complexity route's bands, from the cheapest, marking the one the policy chose."""
+    bands, low = [], 0.0
+    for i, target in enumerate(route.targets.order_by("position", "id")):
+        bands.append({"model": target.model, "low": low, "high": target.max_score})
+        bands[-1]["chosen"] = i == chosen
+        low = target.max_score if target.max_score is not None else low
+    return bands
+
+
+class CalibrateForm(forms.Form):
+    DEFAULT_DAYS = 7
+
+    shares = forms.CharField(
+        help_text="Percent of traffic per target, cheapest first, e.g. 40,30,20,10 (must add to 100)."
+    )
+    days = forms.IntegerField(
+        min_value=1,
+        max_value=365,
+        initial=DEFAULT_DAYS,
+        help_text="Use the scores of this route's requests over these days…",
+    )
+    sample = forms.FileField(
+        required=False,
+        help_text="…or score an uploaded sample instead: CSV with a 'prompt' column, or JSONL.",
+    )
+
+    def __init__(self, *args: Any, targets: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.targets = targets
+
+    def clean_shares(self) -> list[float]:
+        try:
+            values = [float(v) for v in self.cleaned_data["shares"].split(",")]
+        except ValueError:
+            raise ValidationError("Numbers separated by commas, e.g. 40,30,20,10.") from None
+        if len(values) != self.targets:
+            raise ValidationError(f"Give one share per target ({self.targets}).")
+        if any(v < 0 for v in values) or abs(sum(values) - 100) > 0.01:
+            raise ValidationError("Shares must be non-negative and add up to 100.")
+        return [v / 100 for v in values]
+
+
+def calibration_scores(route: Route, days: int, sample: Any) -> list[float]:
+    """Scores of recent requests through the route, or of an uploaded sample of prompts."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from routing.models import UsageRecord
+
+    if sample:
+        if sample.size > MAX_UPLOAD_BYTES:
+            raise ValidationError(f"The sample is over the {MAX_UPLOAD_BYTES // 2**20} MB limit.")
+        try:
+            rows = parse_upload(sample.name, sample.read())
+        except UploadError as exc:
+            raise ValidationError(f"The sample: {exc}") from None
+        return [score_prompt(route.estimator, prompt).value for _, prompt in rows]
+    since = timezone.now() - timedelta(days=days)
+    scores = UsageRecord.objects.filter(
+        route=route.slug, created_at__gte=since, complexity_score__isnull=False
+    ).values_list("complexity_score", flat=True)
+    return cast("list[float]", list(scores))  # isnull=False: no None
+
+
+def calibration_rows(
+    targets: list[RouteTarget], scores: list[float], proposed: list[float] | None
+) -> list[dict[str, Any]]:
+    """Per target: its bound and share of these scores now, and with the proposed bounds."""
+    from routing.tools.calibration import achieved_shares
+
+    current = [t.max_score for t in targets[:-1]]
+    now = achieved_shares(scores, cast("list[float]", current)) if None not in current else None
+    new = achieved_shares(scores, proposed) if proposed is not None else None
+    return [
+        {
+            "model": t.model,
+            "now_bound": t.max_score if i < len(targets) - 1 else None,
+            "now_share": now[i] * 100 if now else None,
+            "bound": proposed[i] if proposed is not None and i < len(proposed) else None,
+            "share": new[i] * 100 if new else None,
+        }
+        for i, t in enumerate(targets)
+    ]
+
+
+@admin.register(Route)
+class RouteAdmin(admin.ModelAdmin):
+    inlines = [TargetInline]
+    list_display = ["__str__", "strategy", "description", "enabled", "updated_at"]
+    list_filter = ["strategy", "enabled"]
+    search_fields = ["slug", "description"]
+    change_form_template = "admin/routing/route/change_form.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        custom = [
+            path(
+                "<int:pk>/dry-run/",
+                self.admin_site.admin_view(self.dry_run_view),
+                name="routing_route_dry_run",
+            ),
+            path(
+                "<int:pk>/calibrate/",
+                self.admin_site.admin_view(self.calibrate_view),
+                name="routing_route_calibrate",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def dry_run_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        route = get_object_or_404(Route, pk=pk)
+        form = DryRunForm(request.POST or None)
+        result = (
+            dry_run(route, form.cleaned_data)
+            if request.method == "POST" and form.is_valid()
+            else None
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "route": route,
+            "form": form,
+            "result": result,
+            "opts": self.model._meta,
+            "title": f"Dry run: route/{route.slug}",
+        }
+        return TemplateResponse(request, "admin/routing/route/dry_run.html", context)
+
+    def calibrate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        route = get_object_or_404(Route, pk=pk, strategy=Route.Strategy.COMPLEXITY)
+        targets = list(route.targets.order_by("position", "id"))
+        form = CalibrateForm(request.POST or None, request.FILES or None, targets=len(targets))
+        result = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = self._calibrate(route, targets, form.cleaned_data, "apply" in request.POST)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            except ValueError as exc:
+                form.add_error(None, str(exc))
+        if result is None:  # what the route does with recent traffic, before any change
+            scores = calibration_scores(route, CalibrateForm.DEFAULT_DAYS, None)
+            rows = calibration_rows(targets, scores, None)
+            source = f"the last {CalibrateForm.DEFAULT_DAYS} days"
+            result = {"count": len(scores), "rows": rows, "stage": "now", "source": source}
+        context = {
+            **self.admin_site.each_context(request),
+            "route": route,
+            "form": form,
+            "result": result,
+            "days": CalibrateForm.DEFAULT_DAYS,
+            "opts": self.model._meta,
+            "title": f"Calibrate: route/{route.slug}",
+        }
+        return TemplateResponse(request, "admin/routing/route/calibrate.html", context)
+
+    def _calibrate(
+        self, route: Route, targets: list[RouteTarget], data: dict[str, Any], apply: bool
+    ) -> dict[str, Any]:
+        from routing.tools.calibration import thresholds
+
+        sample = data.get("sample")
+        scores = calibration_scores(route, data["days"], sample)
+        if not scores:
+            raise ValidationError(
+                "No scores yet: send traffic through the route or upload a sample."
+            )
+        bounds = thresholds(scores, data["shares"])
+        rows = calibration_rows(targets, scores, bounds)
+        if apply:
+            for target, bound in zip(targets, [*bounds, None]):
+                target.max_score = bound
+                target.save(update_fields=["max_score"])
+        source = f"the sample {sample.name}" if sample else f"the last {data['days']} days"
+        stage = "applied" if apply else "preview"
+        return {"count": len(scores), "rows": rows, "stage": stage, "source": source}
