@@ -147,6 +147,10 @@ SWITCHYARD_UPSTREAM_CA_FILE = env.str("SWITCHYARD_UPSTREAM_CA_FILE", default="")
 SWITCHYARD_FIRST_TOKEN_TIMEOUT = env.float("SWITCHYARD_FIRST_TOKEN_TIMEOUT", default=30.0)
 SWITCHYARD_STALL_TIMEOUT = env.float("SWITCHYARD_STALL_TIMEOUT", default=30.0)
 SWITCHYARD_TOTAL_DEADLINE = env.float("SWITCHYARD_TOTAL_DEADLINE", default=300.0)
+# A budgeted key's request is sent with the max_tokens its remaining budget pays for: at most
+# this many when the client gives no max_tokens, and refused (429) below the minimal answer.
+SWITCHYARD_BUDGET_MAX_TOKENS = env.int("SWITCHYARD_BUDGET_MAX_TOKENS", default=4096)
+SWITCHYARD_BUDGET_MIN_TOKENS = env.int("SWITCHYARD_BUDGET_MIN_TOKENS", default=16)
 SWITCHYARD_MAX_RETRIES = env.int("SWITCHYARD_MAX_RETRIES", default=1)
 SWITCHYARD_MAX_RETRY_AFTER = env.float("SWITCHYARD_MAX_RETRY_AFTER", default=10.0)
 SWITCHYARD_COOLDOWN_SECONDS = env.float("SWITCHYARD_COOLDOWN_SECONDS", default=30.0)

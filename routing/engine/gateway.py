@@ -18,7 +18,7 @@ from routing.engine.context import CallContext
 from routing.engine.plan import Plan
 from routing.engine.policies import DEFAULT_OUTPUT_ESTIMATE, PolicyInput, plan_for
 from routing.errors import GatewayError, invalid
-from routing.guards import cache, limits
+from routing.guards import budget_cap, cache, limits
 from routing.providers import Chunk, Completion, UpstreamError
 from routing.schemas import ChatRequest
 
@@ -126,21 +126,37 @@ async def _complete(
     name, ttl, hit = await _cached(chat, snapshot, ctx, key)
     if hit is not None:
         return Completion(body=hit.body, usage=hit.usage)
-    tokens, usd = estimate(chosen, inp)
-    ctx.token_estimate = tokens
-    reservation = await limits.admit(ctx, key, tokens, usd)
+    body = chat.upstream_body()
+    reservation = await _reserve(chosen, inp, ctx, key, body)
     try:
         if chosen.strategy == "ensemble":
             from routing.engine.ensemble import complete_ensemble
 
-            completion = await complete_ensemble(chosen, chat.upstream_body(), ctx)
+            completion = await complete_ensemble(chosen, body, ctx)
         else:
-            completion = await dispatch.complete(chosen, chat.upstream_body(), ctx)
+            completion = await dispatch.complete(chosen, body, ctx)
     finally:
         await limits.settle(reservation, ctx)
     if ttl and ctx.cache_write:
         await cache.store(name, ttl, completion.body, ctx)
     return completion
+
+
+async def _reserve(
+    chosen: Plan, inp: PolicyInput, ctx: CallContext, key: KeyEntry | None, body: dict[str, Any]
+) -> limits.Reservation:
+    """Take the request's limits; with a budget, reserve what the answer may cost and cap the
+    upstream's max_tokens to it (routing/guards/budget_cap.py). Ensembles keep the estimate."""
+    tokens, usd = estimate(chosen, inp)
+    ctx.token_estimate = tokens
+    budget = None
+    if key is not None and key.budget_usd is not None and chosen.strategy != "ensemble":
+        budget = budget_cap.ask(chosen, inp)
+    if budget is None:
+        return await limits.admit(ctx, key, tokens, usd)
+    reservation = await limits.admit(ctx, key, tokens, budget.wanted_usd, floor=budget.floor_usd)
+    budget_cap.apply(chosen, budget, reservation.micro_usd, body, ctx.limit_headers)
+    return reservation
 
 
 @contextlib.contextmanager
@@ -244,9 +260,7 @@ async def _open(
     name, ttl, hit = await _cached(chat, snapshot, ctx, key)
     if hit is not None:
         return StreamSession(ctx, [], cache.replay(hit), body["messages"])
-    tokens, usd = estimate(chosen, inp)
-    ctx.token_estimate = tokens
-    reservation = await limits.admit(ctx, key, tokens, usd)
+    reservation = await _reserve(chosen, inp, ctx, key, body)
     try:
         opened = await dispatch.open_stream(chosen, body, ctx)
     except BaseException:
