@@ -145,6 +145,15 @@ SWITCHYARD_UPSTREAM_MAX_CONNECTIONS = env.int("SWITCHYARD_UPSTREAM_MAX_CONNECTIO
 # Extra CA certificates (PEM) trusted for upstream TLS, e.g. a private CA of a self-hosted model.
 SWITCHYARD_UPSTREAM_CA_FILE = env.str("SWITCHYARD_UPSTREAM_CA_FILE", default="")
 SWITCHYARD_FIRST_TOKEN_TIMEOUT = env.float("SWITCHYARD_FIRST_TOKEN_TIMEOUT", default=30.0)
+# Attempts with a fallback after them: factor x the model's measured time to first token,
+# within [floor, SWITCHYARD_FIRST_TOKEN_TIMEOUT]; unmeasured, the fallback timeout
+# (routing/engine/deadlines.py). Routes can set their own.
+SWITCHYARD_FALLBACK_FIRST_TOKEN_TIMEOUT = env.float(
+    "SWITCHYARD_FALLBACK_FIRST_TOKEN_TIMEOUT", default=3.0
+)
+SWITCHYARD_FIRST_TOKEN_FACTOR = env.float("SWITCHYARD_FIRST_TOKEN_FACTOR", default=4.0)
+SWITCHYARD_FIRST_TOKEN_FLOOR = env.float("SWITCHYARD_FIRST_TOKEN_FLOOR", default=2.0)
+SWITCHYARD_FIRST_TOKEN_MIN_SAMPLES = env.int("SWITCHYARD_FIRST_TOKEN_MIN_SAMPLES", default=3)
 SWITCHYARD_STALL_TIMEOUT = env.float("SWITCHYARD_STALL_TIMEOUT", default=30.0)
 SWITCHYARD_TOTAL_DEADLINE = env.float("SWITCHYARD_TOTAL_DEADLINE", default=300.0)
 # A budgeted key's request is sent with the max_tokens its remaining budget pays for: at most

@@ -6,6 +6,7 @@ import hashlib
 import os
 import secrets
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -249,6 +250,13 @@ class Route(models.Model):
     cache_ttl_seconds = models.PositiveIntegerField(default=0, help_text="0: no response cache.")
     cache_nondeterministic = models.BooleanField(
         default=False, help_text="Cache answers to requests with temperature > 0 too."
+    )
+    first_token_timeout_seconds = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.1)],
+        help_text="Seconds each attempt may wait for its first token before the next target "
+        "(empty: derived from the model's measured time to first token).",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

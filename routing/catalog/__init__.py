@@ -98,6 +98,7 @@ class RouteEntry:
     cache_ttl: int = 0
     cache_nondeterministic: bool = False
     enabled: bool = True
+    first_token_timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,7 @@ def route_entry(route: Any, targets: list[Any]) -> RouteEntry:
         cache_ttl=route.cache_ttl_seconds,
         cache_nondeterministic=route.cache_nondeterministic,
         enabled=route.enabled,
+        first_token_timeout=route.first_token_timeout_seconds,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 
 from routing.catalog.pricing import TokenUsage
-from routing.engine import cooldown
+from routing.engine import assemble, cooldown, deadlines
 from routing.engine.context import AttemptLog, CallContext
 from routing.engine.plan import Attempt, Plan
 from routing.errors import GatewayError
@@ -57,12 +57,13 @@ def _backoff(retry: int, err: UpstreamError) -> float | None:
     return min(0.25 * (2**retry), 4.0)
 
 
-async def _run(plan: Plan, ctx: CallContext, op: Callable[[Attempt], Awaitable[T]]) -> T:
+async def _run(plan: Plan, ctx: CallContext, op: Callable[[Attempt, float], Awaitable[T]]) -> T:
+    """Attempts in order; `op` gets each attempt and its first-token deadline."""
     deadline = ctx.started + settings.SWITCHYARD_TOTAL_DEADLINE
     last: UpstreamError | None = None
     skipped: list[AttemptLog] = []
     single = len(plan.attempts) == 1
-    for attempt in plan.attempts:
+    for index, attempt in enumerate(plan.attempts):
         reason = await _unavailable(attempt, single, ctx)
         if reason:
             log = AttemptLog(attempt.model.id, "skipped", error=reason)
@@ -77,7 +78,7 @@ async def _run(plan: Plan, ctx: CallContext, op: Callable[[Attempt], Awaitable[T
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(remaining):
-                    result = await op(attempt)
+                    result = await op(attempt, deadlines.first_token(plan, index))
             except (UpstreamError, TimeoutError) as exc:
                 err = (
                     exc
@@ -182,7 +183,14 @@ def _exhausted(
 
 
 async def complete(plan: Plan, body: dict[str, Any], ctx: CallContext) -> Completion:
-    async def op(attempt: Attempt) -> Completion:
+    """Non-streaming. An attempt with a fallback after it is requested upstream as a stream
+    (routing/engine/assemble.py), so a hung provider is left at its first-token deadline
+    instead of the read timeout."""
+
+    async def op(attempt: Attempt, first_token: float) -> Completion:
+        if attempt is not plan.attempts[-1]:
+            opened = await _open_attempt(attempt, body, first_token)
+            return await assemble.collect(opened.head, opened.rest)
         adapter = adapter_for(attempt.model.provider.protocol)
         return await adapter.complete(
             attempt.model, merged_body(body, attempt), settings.SWITCHYARD_REQUEST_TIMEOUT
@@ -209,15 +217,19 @@ def _estimated_usage(body: dict[str, Any], answer: dict[str, Any]) -> TokenUsage
 
 
 def _is_token(chunk: Chunk) -> bool:
+    """Text, a tool call, a finish, or a reasoning model's thinking: the model is alive."""
     if chunk.text or chunk.finish_reason:
         return True
-    choices = chunk.data.get("choices") or ()
-    return any((c.get("delta") or {}).get("tool_calls") for c in choices)
+    for choice in chunk.data.get("choices") or ():
+        delta = choice.get("delta") or {}
+        if delta.get("tool_calls") or delta.get("reasoning_content") or delta.get("reasoning"):
+            return True
+    return False
 
 
-async def _first_token(stream: AsyncIterator[Chunk]) -> list[Chunk]:
+async def _first_token(stream: AsyncIterator[Chunk], seconds: float) -> list[Chunk]:
     head: list[Chunk] = []
-    async with asyncio.timeout(settings.SWITCHYARD_FIRST_TOKEN_TIMEOUT):
+    async with asyncio.timeout(seconds):
         async for chunk in stream:
             head.append(chunk)
             if _is_token(chunk):
@@ -225,20 +237,24 @@ async def _first_token(stream: AsyncIterator[Chunk]) -> list[Chunk]:
     raise UpstreamError("malformed", "The upstream stream ended without a token.")
 
 
+async def _open_attempt(attempt: Attempt, body: dict[str, Any], first_token: float) -> OpenStream:
+    adapter = adapter_for(attempt.model.provider.protocol)
+    stream = adapter.stream(
+        attempt.model, merged_body(body, attempt), settings.SWITCHYARD_STALL_TIMEOUT
+    )
+    try:
+        head = await _first_token(stream, first_token)
+    except BaseException as exc:
+        await stream.aclose()  # type: ignore[attr-defined]
+        if isinstance(exc, TimeoutError):
+            raise UpstreamError("timeout", f"No first token within {first_token:g} s.") from None
+        raise
+    return OpenStream(head=head, rest=stream, attempt=attempt)
+
+
 async def open_stream(plan: Plan, body: dict[str, Any], ctx: CallContext) -> OpenStream:
-    async def op(attempt: Attempt) -> OpenStream:
-        adapter = adapter_for(attempt.model.provider.protocol)
-        stream = adapter.stream(
-            attempt.model, merged_body(body, attempt), settings.SWITCHYARD_STALL_TIMEOUT
-        )
-        try:
-            head = await _first_token(stream)
-        except BaseException as exc:
-            await stream.aclose()  # type: ignore[attr-defined]
-            if isinstance(exc, TimeoutError):
-                raise UpstreamError("timeout", "No first token before the deadline.") from None
-            raise
-        return OpenStream(head=head, rest=stream, attempt=attempt)
+    async def op(attempt: Attempt, first_token: float) -> OpenStream:
+        return await _open_attempt(attempt, body, first_token)
 
     opened = await _run(plan, ctx, op)
     ctx.first_token_at = time.perf_counter()

@@ -21,3 +21,4 @@ class Plan:
     reason: str = ""
     strategy: str = "direct"
     extra: dict[str, Any] = field(default_factory=dict)
+    first_token_timeout: float | None = None  # the route's override (routing/engine/deadlines.py)

@@ -251,7 +251,12 @@ def plan_route(slug: str, inp: PolicyInput, ctx: Context) -> Plan:
             "no_available_model",
         )
     return Plan(
-        tuple(attempts), route=slug, reason=reason, strategy=route.strategy, extra=choice.extra
+        tuple(attempts),
+        route=slug,
+        reason=reason,
+        strategy=route.strategy,
+        extra=choice.extra,
+        first_token_timeout=route.first_token_timeout,
     )
 
 

@@ -149,7 +149,7 @@ def cluster(
     _manage(env, "shell", "-c", script)
     servers = [_serve(env) for _ in range(3)]
     for url, _ in servers:
-        _wait_port(int(url.rsplit(":", 1)[1]))
+        _wait_port(int(url.rsplit(":", 1)[1]), 30)  # three Django starts on a busy machine
     cluster = Cluster(
         [u for u, _ in servers], env, var, redis_port, [p for _, p in servers] + [redis]
     )
