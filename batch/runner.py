@@ -25,8 +25,9 @@ from batch import output
 from batch.inputs import Item, LineError
 from batch.summary import Outcome, Tally
 from routing import catalog
-from routing.engine import gateway, latency, policies
+from routing.engine import gateway, policies
 from routing.engine.context import CallContext
+from routing.engine.live import plan_live
 from routing.errors import GatewayError
 from routing.schemas import ChatRequest, validation_error
 from routing.transport import records
@@ -108,30 +109,29 @@ def estimate(chat: ChatRequest, snapshot: catalog.Snapshot) -> Decimal | None:
     """Worst-case estimated cost of this request's plan (0 when it cannot be planned)."""
     inp = gateway.policy_input(chat, new_context(chat))
     try:
-        plan = policies.plan_for(inp, snapshot, latency.snapshot(), gateway.score_prompt)
+        plan = plan_live(inp, snapshot)
     except GatewayError:
         return Decimal(0)  # it will fail without calling a model
-    costs = [policies.estimate_cost(a.model, inp, a.params) for a in plan.attempts]
-    known = [cost for cost in costs if cost is not None]
-    if len(known) < len(costs):
-        return None
-    worst = sum(known, Decimal(0)) if plan.strategy == "ensemble" else max(known)
-    return worst * RESERVE_MARGIN
+    worst = plan.worst_cost(inp.input_tokens, inp.output_tokens)
+    return None if worst is None else worst * RESERVE_MARGIN
 
 
 def _record_outcomes(request_ids: list[str]) -> dict[str, Outcome]:
     """What the usage records say about requests of an earlier run (resume)."""
-    from routing.models import UsageRecord
+    from usage.records import by_request_ids
 
-    found: dict[str, Outcome] = {}
-    for start in range(0, len(request_ids), 500):
-        rows = UsageRecord.objects.filter(request_id__in=request_ids[start : start + 500])
-        for r in rows:
-            found[r.request_id] = Outcome(
-                r.status == "ok", r.model, r.cost_usd if r.price_known else None,
-                r.input_tokens, r.output_tokens, r.latency_ms, r.error_type,
-            )  # fmt: skip
-    return found
+    return {
+        r.request_id: Outcome(
+            r.status == "ok",
+            r.model,
+            r.cost_usd if r.price_known else None,
+            r.input_tokens,
+            r.output_tokens,
+            r.latency_ms,
+            r.error_type,
+        )  # fmt: skip
+        for r in by_request_ids(request_ids)
+    }
 
 
 def _line_outcome(line: dict[str, Any], found_records: dict[str, Outcome]) -> Outcome:

@@ -50,10 +50,10 @@ async def measure(n: int) -> dict[str, float]:
     for i in range(n):
         started = time.perf_counter()
         ctx = CallContext(requested_model="x")
-        reservation = await limits.admit(ctx, key, 600, Decimal("0.004"))
+        reservation = await limits.admit(key, 600, Decimal("0.004"), ctx.requested_model)
         await cache.lookup(f"sy:cache:bench{i}")
         ctx.usage = TokenUsage(500, 100)
-        await limits.settle(reservation, ctx)
+        await limits.settle(reservation, ctx.usage, ctx.cost)
         timings.append((time.perf_counter() - started) * 1e6)
     await state.get_state().add("sy:bench:done", 1, 1)
     timings.sort()

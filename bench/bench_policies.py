@@ -230,14 +230,15 @@ def _case(
     stats: dict[str, Any],
     iterations: int,
 ) -> dict[str, Any]:
-    from routing.engine.gateway import score_prompt
+    from routing.catalog.pricing import estimate_tokens
+    from routing.engine.live import score_prompt
     from routing.engine.policies import PolicyInput, plan_for
 
     inp = PolicyInput(
         model=model,
         prompt=prompt,
         query_type=query_type,
-        input_tokens=max(1, len(prompt) // 4),
+        input_tokens=estimate_tokens(len(prompt)),
         output_tokens=None,
     )
 
@@ -302,7 +303,7 @@ def section(rows: list[dict[str, Any]], iterations: int, pinning: str) -> str:
             "verdict uses the p99 of the thread's CPU time per decision, because a decision "
             "is pure CPU work and on a shared machine the wall-clock tail also counts time "
             "spent preempted by other processes. Complexity uses the learned estimator "
-            "(`routing.engine.gateway.score_prompt`); its cost grows with the prompt's length. "
+            "(`routing.engine.live.score_prompt`); its cost grows with the prompt's length. "
             "`direct` (a named model, no route) is the floor.",
             markdown_table(HEADERS, table_rows(rows)),
         ]

@@ -87,8 +87,8 @@ def _attach_curves(outcome: Outcome) -> None:
         outcome.curves_missing = why
         return
     assert outcome.projection is not None
-    complexity = next(p for p in outcome.projection.policies if p.key == "complexity")
-    outcome.curves = curves_mod.chart_data(loaded, complexity.extra.get("strong_share"))
+    charted = next(p for p in outcome.projection.policies if "strong_share" in p.extra)
+    outcome.curves = curves_mod.chart_data(loaded, charted.extra.get("strong_share"))
 
 
 def store_upload(filename: str, data: bytes) -> PromptSet:

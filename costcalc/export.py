@@ -10,6 +10,8 @@ import io
 from decimal import Decimal
 from typing import Any
 
+from routing.engine.policies import projected
+
 from .calculator import Outcome
 from .projection import CACHE, PolicyResult, Projection
 from .workload import TYPE_LABELS, Workload
@@ -58,11 +60,7 @@ def workload_dict(workload: Workload) -> dict[str, Any]:
         "requests_per_month": workload.requests,
         "baseline": workload.baseline,
         "budget_usd_per_request": float(workload.budget_usd),
-        "routes": {
-            "rules": workload.rules_route,
-            "complexity": workload.complexity_route,
-            "budget": workload.budget_route,
-        },
+        "routes": {s.name: workload.route(s.name) for s in projected()},
         "query_types": [
             {
                 "name": t.name,

@@ -15,6 +15,7 @@ from django import forms
 from django.http import QueryDict
 
 from routing.catalog import Snapshot
+from routing.engine.policies import projected
 
 from .workload import (
     DEFAULT_WORKLOAD,
@@ -28,6 +29,7 @@ from .workload import (
     QueryType,
     Workload,
     problems,
+    route_field,
     routes_by_strategy,
     share_problem,
 )
@@ -95,6 +97,22 @@ QueryTypeFormSet = forms.formset_factory(
 )
 
 
+def _with_route_fields(
+    fields: dict[str, forms.Field], routes: dict[str, list[str]]
+) -> dict[str, forms.Field]:
+    """The form's fields with a route picker per projected strategy after the budget."""
+    ordered: dict[str, forms.Field] = {}
+    for name, field in fields.items():
+        ordered[name] = field
+        if name != "budget_usd":
+            continue
+        for strategy in projected():
+            label = strategy.projection.field_label if strategy.projection else strategy.label
+            choices = [(slug, slug) for slug in routes.get(strategy.name, [])]
+            ordered[route_field(strategy.name)] = forms.ChoiceField(label=label, choices=choices)
+    return ordered
+
+
 class CalculatorForm(forms.Form):
     requests = forms.IntegerField(
         label="Requests per month", min_value=1, max_value=MAX_REQUESTS, widget=_text("numeric")
@@ -112,9 +130,6 @@ class CalculatorForm(forms.Form):
         decimal_places=6,
         widget=_text(),
     )
-    rules_route = forms.ChoiceField(label="Rule-based route")
-    complexity_route = forms.ChoiceField(label="Complexity route")
-    budget_route = forms.ChoiceField(label="Budget route")
     cache_hit_rate = forms.DecimalField(label="Cache hit rate %", **PERCENT)
     fallback_rate = forms.DecimalField(label="Fallback rate %", **PERCENT)
     processing = forms.ChoiceField(
@@ -141,15 +156,12 @@ class CalculatorForm(forms.Form):
         super().__init__(bind(data))
         self.snapshot = snapshot
         self.types: BaseQueryTypes = QueryTypeFormSet(bind(data), prefix=PREFIX)  # type: ignore[assignment]
-        routes = routes_by_strategy(snapshot)
-        for name, strategy in (
-            ("rules_route", "rules"),
-            ("complexity_route", "complexity"),
-            ("budget_route", "budget"),
-        ):
-            field = self.fields[name]
-            assert isinstance(field, forms.ChoiceField)
-            field.choices = [(slug, slug) for slug in routes.get(strategy, [])]
+        self.fields = _with_route_fields(self.fields, routes_by_strategy(snapshot))
+
+    @property
+    def route_fields(self) -> list[forms.BoundField]:
+        """The route picker of every projected strategy, in registry order."""
+        return [self[route_field(strategy.name)] for strategy in projected()]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -186,9 +198,7 @@ class CalculatorForm(forms.Form):
             types=self.types.query_types(),
             baseline=d["baseline"].strip(),
             budget_usd=d["budget_usd"],
-            rules_route=d["rules_route"],
-            complexity_route=d["complexity_route"],
-            budget_route=d["budget_route"],
+            routes={s.name: d[route_field(s.name)] for s in projected()},
             modifiers=modifiers,
         )
 
@@ -229,9 +239,7 @@ def defaults() -> dict[str, str]:
         "requests": str(w.requests),
         "baseline": w.baseline,
         "budget_usd": _number(w.budget_usd),
-        "rules_route": w.rules_route,
-        "complexity_route": w.complexity_route,
-        "budget_route": w.budget_route,
+        **{route_field(s.name): w.route(s.name) for s in projected()},
         "cache_hit_rate": "0",
         "fallback_rate": "0",
         "processing": "standard",

@@ -1,6 +1,8 @@
 """Monthly spend of a workload under each routing policy. Pure: no requests, no database.
 
-Each policy is the gateway's own ``routing.engine.policies.plan_for`` run over the workload:
+Each policy is the gateway's own ``routing.engine.policies.plan_for`` run over the workload;
+the policies besides the baseline are the strategies whose registry entry
+(``routing.engine.policies.STRATEGIES``) has a ``projection``:
 
 - baseline: every request names the baseline model (a direct plan);
 - rules: the rules route (``by-type``) planned once per query type;
@@ -36,7 +38,7 @@ from typing import Any
 from routing.catalog import ModelEntry, Snapshot
 from routing.catalog.pricing import prices_label
 from routing.engine.plan import Plan
-from routing.engine.policies import PolicyInput, plan_for
+from routing.engine.policies import PolicyInput, Strategy, plan_for, projected
 from routing.errors import GatewayError
 
 from .prices import has_variant, request_cost
@@ -140,7 +142,7 @@ def pick_of(plan: Plan, seg: Segment) -> Pick:
     return Pick(first.model, _cap(out, first.params), nxt.model, _cap(out, nxt.params))
 
 
-def _inp(workload: Workload, route: str, seg: Segment, **kw: Any) -> PolicyInput:
+def _inp(route: str, seg: Segment, **kw: Any) -> PolicyInput:
     return PolicyInput(
         model=f"route/{route}",
         query_type=seg.query_type,
@@ -159,22 +161,6 @@ def baseline_mix(workload: Workload, seg: Segment, env: Env) -> Mix:
     return [(ONE, pick_of(plan, seg))]
 
 
-def rules_mix(workload: Workload, seg: Segment, env: Env) -> Mix:
-    plan = plan_for(_inp(workload, workload.rules_route, seg), env.snapshot)
-    return [(ONE, pick_of(plan, seg))]
-
-
-def budget_mix(workload: Workload, seg: Segment, env: Env) -> Mix:
-    inp = _inp(workload, workload.budget_route, seg, max_cost_usd=workload.budget_usd)
-    try:
-        plan = plan_for(inp, env.snapshot)
-    except GatewayError as exc:
-        if exc.code == "no_model_within_budget":
-            return []  # expected: counted as rejected, without a note per query type
-        raise
-    return [(ONE, pick_of(plan, seg))]
-
-
 @dataclass(frozen=True)
 class StoredScore:
     """A complexity score computed earlier by the same estimator (see ``prompts.score``)."""
@@ -190,17 +176,42 @@ def _stored(prompts: tuple[ScoredPrompt, ...]) -> Callable[[str, str], StoredSco
     return estimator
 
 
-def complexity_mix(workload: Workload, seg: Segment, env: Env) -> Mix:
+def per_prompt_mix(route: str, seg: Segment, env: Env, **kw: Any) -> Mix:
+    """The route planned once per sample prompt of the query type, with the scores the
+    gateway's estimators gave them; each prompt's pick takes an equal share."""
     prompts = env.prompts.for_type(seg.query_type)
     estimator = _stored(prompts)
     counts: dict[tuple[str, int, str, int], tuple[int, Pick]] = {}
     for index in range(len(prompts)):
-        inp = _inp(workload, workload.complexity_route, seg, prompt=str(index))
+        inp = _inp(route, seg, prompt=str(index), **kw)
         pick = pick_of(plan_for(inp, env.snapshot, estimator=estimator), seg)
         key = (pick.model.id, pick.output_tokens, pick.next_model.id, pick.next_output_tokens)
         counts[key] = (counts.get(key, (0, pick))[0] + 1, pick)
     total = Decimal(len(prompts))
     return [(Decimal(n) / total, pick) for n, pick in counts.values()]
+
+
+def route_mix(strategy: Strategy) -> PicksFn:
+    """How the policy of a projected strategy sends a segment's requests (its registry
+    entry's `projection` says whether it plans per prompt, with the budget, and which
+    refusal counts as a rejected request)."""
+    projection = strategy.projection
+    assert projection is not None
+
+    def mix(workload: Workload, seg: Segment, env: Env) -> Mix:
+        route = workload.route(strategy.name)
+        kw = {"max_cost_usd": workload.budget_usd} if projection.budget else {}
+        if projection.per_prompt:
+            return per_prompt_mix(route, seg, env, **kw)
+        try:
+            plan = plan_for(_inp(route, seg, **kw), env.snapshot)
+        except GatewayError as exc:
+            if projection.rejects and exc.code == projection.rejects:
+                return []  # expected: counted as rejected, without a note per query type
+            raise
+        return [(ONE, pick_of(plan, seg))]
+
+    return mix
 
 
 def _price(model: ModelEntry, seg: Segment, output: int, mods: Modifiers, env: Env) -> Any:
@@ -251,24 +262,30 @@ class PolicyDef:
     label: str
     mix: PicksFn
     detail: Callable[[Workload], str]
+    per_prompt: bool = False  # its split over models is charted against the quality curve
 
 
-POLICIES: tuple[PolicyDef, ...] = (
-    PolicyDef("baseline", "Baseline", baseline_mix, lambda w: f"everything on {w.baseline}"),
-    PolicyDef("rules", "Rule-based", rules_mix, lambda w: f"route/{w.rules_route} by query type"),
-    PolicyDef(
-        "complexity",
-        "Complexity-based",
-        complexity_mix,
-        lambda w: f"route/{w.complexity_route} on prompt complexity",
-    ),
-    PolicyDef(
-        "budget",
-        "Budget-based",
-        budget_mix,
-        lambda w: f"route/{w.budget_route}, ${w.budget_usd.normalize():f} per request",
-    ),
-)
+def _detail(strategy: Strategy) -> Callable[[Workload], str]:
+    text = strategy.projection.detail if strategy.projection else strategy.label
+
+    def detail(w: Workload) -> str:
+        return text.format(route=w.route(strategy.name), budget=f"{w.budget_usd.normalize():f}")
+
+    return detail
+
+
+def _policy(strategy: Strategy) -> PolicyDef:
+    label = strategy.projection.label if strategy.projection else strategy.label
+    per_prompt = bool(strategy.projection and strategy.projection.per_prompt)
+    return PolicyDef(strategy.name, label, route_mix(strategy), _detail(strategy), per_prompt)
+
+
+BASELINE = PolicyDef("baseline", "Baseline", baseline_mix, lambda w: f"everything on {w.baseline}")
+
+
+def policies() -> list[PolicyDef]:
+    """The baseline, then one policy per projected strategy of the registry."""
+    return [BASELINE, *(_policy(strategy) for strategy in projected())]
 
 
 def run_policy(
@@ -326,10 +343,13 @@ def _processing_notes(results: list[PolicyResult], mods: Modifiers, env: Env) ->
 def project(workload: Workload, env: Env, segments: list[Segment] | None = None) -> Projection:
     """Every policy over the workload (or over ``segments``, e.g. replayed traffic)."""
     segs = workload.segments() if segments is None else segments
-    results = [run_policy(p, workload, segs, env) for p in POLICIES]
-    complexity = next(r for r in results if r.key == "complexity")
-    complexity.extra["strong_share"] = strong_share(complexity, env, workload.complexity_route)
-    complexity.extra["strong_threshold"] = strong_threshold(env, workload.complexity_route)
+    defs = policies()
+    results = [run_policy(p, workload, segs, env) for p in defs]
+    for policy, result in zip(defs, results, strict=True):
+        if policy.per_prompt:
+            route = workload.route(policy.key)
+            result.extra["strong_share"] = strong_share(result, env, route)
+            result.extra["strong_threshold"] = strong_threshold(env, route)
     return Projection(
         policies=results,
         requests=sum((s.requests for s in segs), ZERO),

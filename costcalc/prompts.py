@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from routing.engine.gateway import score_prompt
+from routing.engine.live import score_prompt
 from routing.tools.prompt_files import jsonl_rows
 
 ESTIMATORS = ("learned", "heuristic", "length")

@@ -19,7 +19,7 @@ from typing import Any
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from routing.models import UsageRecord
+from usage.records import between
 
 from .workload import Segment
 
@@ -70,7 +70,7 @@ def _segments(rows: Iterable[Mapping[str, Any]]) -> list[Segment]:
 def load_traffic(start: dt.date, end: dt.date) -> Traffic:
     """The usage records created from ``start`` to ``end`` (inclusive, local dates)."""
     first, after = _bounds(start, end)
-    records = UsageRecord.objects.filter(created_at__gte=first, created_at__lt=after)
+    records = between(first, after)
     totals = records.aggregate(
         n=Count("id"),
         hits=Count("id", filter=Q(cache_hit=True)),

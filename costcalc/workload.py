@@ -9,10 +9,12 @@ rejected.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from routing.catalog import Snapshot
+from routing.engine.policies import STRATEGIES, projected
 
 from .prompts import ESTIMATORS
 
@@ -72,10 +74,13 @@ class Workload:
     types: tuple[QueryType, ...]
     baseline: str = "openai/gpt-4o"
     budget_usd: Decimal = Decimal("0.002")  # per request, for the budget policy
-    rules_route: str = "by-type"
-    complexity_route: str = "auto"
-    budget_route: str = "budget"
+    routes: Mapping[str, str] = field(default_factory=dict)  # strategy -> route slug
     modifiers: Modifiers = field(default_factory=Modifiers)
+
+    def route(self, strategy: str) -> str:
+        """The route slug the policy of `strategy` plans with (its default if not given)."""
+        projection = STRATEGIES[strategy].projection
+        return self.routes.get(strategy) or (projection.default_route if projection else "")
 
     def share_total(self) -> Decimal:
         return sum((t.share for t in self.types), Decimal(0))
@@ -145,17 +150,19 @@ def problems(workload: Workload, snapshot: Snapshot) -> dict[str, str]:
         found["baseline"] = f"Unknown model '{workload.baseline}': pick one from the catalog."
     elif not model.price_known or not model.prices_ref:
         found["baseline"] = f"'{model.id}' has no known price, so it cannot be a baseline."
-    complexity = snapshot.routes.get(workload.complexity_route)
+    complexity = snapshot.routes.get(workload.route("complexity"))
     if complexity is not None and (complexity.estimator or "learned") not in ESTIMATORS:
         found["complexity_route"] = f"Unknown complexity estimator '{complexity.estimator}'."
-    for name, slug, strategy in (
-        ("rules_route", workload.rules_route, "rules"),
-        ("complexity_route", workload.complexity_route, "complexity"),
-        ("budget_route", workload.budget_route, "budget"),
-    ):
-        if (problem := _route_problem(snapshot, slug, strategy)) is not None:
-            found[name] = problem
+    for strategy in projected():
+        slug = workload.route(strategy.name)
+        if (problem := _route_problem(snapshot, slug, strategy.name)) is not None:
+            found[route_field(strategy.name)] = problem
     return found
+
+
+def route_field(strategy: str) -> str:
+    """The form field (and URL parameter) naming the route of a projected strategy."""
+    return f"{strategy}_route"
 
 
 def routes_by_strategy(snapshot: Snapshot) -> dict[str, list[str]]:

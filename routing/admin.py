@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from routing.models import Alias, ApiKey, Model, Provider, UsageRecord
+from routing.models import Alias, ApiKey, Model, Provider
 
 
 class ProviderForm(forms.ModelForm):
@@ -114,32 +114,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
             key.revoked_at = timezone.now()
             key.save(update_fields=["revoked_at"])
         messages.success(request, "Revoked.")
-
-
-@admin.register(UsageRecord)
-class UsageRecordAdmin(admin.ModelAdmin):
-    list_display = [
-        "created_at",
-        "api_key",
-        "source",
-        "requested_model",
-        "model",
-        "status",
-        "input_tokens",
-        "output_tokens",
-        "cost_usd",
-        "latency_ms",
-        "ttft_ms",
-    ]
-    list_filter = ["source", "status", "provider", "cache_hit"]
-    search_fields = ["request_id", "requested_model", "model"]
-    date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 from routing.tools import admin_routes  # noqa: E402,F401  (routes admin lives in its own module)

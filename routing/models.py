@@ -1,4 +1,7 @@
-"""Catalog (providers, models, aliases), API keys and usage records."""
+"""Catalog (providers, models, aliases), API keys and the routing table.
+
+The usage record lives in the usage app (`usage.models`).
+"""
 
 from __future__ import annotations
 
@@ -153,73 +156,22 @@ class ApiKey(models.Model):
         return self.revoked_at is None
 
 
-class UsageRecord(models.Model):
-    """One row per request: who asked, which model answered, what it cost."""
+def strategy_choices() -> list[tuple[str, str]]:
+    """The strategies of `routing.engine.policies.STRATEGIES` (read when needed, so a new
+    strategy needs no migration)."""
+    from routing.engine.policies import choices
 
-    class Source(models.TextChoices):
-        API = "api", "API"
-        PLAYGROUND = "playground", "Playground"
-        BATCH = "batch", "Batch"
-
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    request_id = models.CharField(max_length=40, db_index=True)
-    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL)
-    source = models.CharField(max_length=20, choices=Source.choices, default=Source.API)
-    requested_model = models.CharField(max_length=250)
-    route = models.CharField(max_length=100, blank=True)
-    model = models.CharField(max_length=250, blank=True, help_text="The model that answered.")
-    provider = models.CharField(max_length=40, blank=True)
-    status = models.CharField(max_length=20)  # ok | error | cancelled
-    http_status = models.PositiveSmallIntegerField(default=200)
-    error_type = models.CharField(max_length=60, blank=True)
-    stream = models.BooleanField(default=False)
-    input_tokens = models.PositiveIntegerField(default=0)
-    output_tokens = models.PositiveIntegerField(default=0)
-    cached_tokens = models.PositiveIntegerField(default=0)
-    tokens_estimated = models.BooleanField(default=False)
-    cost_usd = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
-    price_known = models.BooleanField(default=True)
-    latency_ms = models.FloatField(null=True, blank=True)
-    ttft_ms = models.FloatField(null=True, blank=True)
-    attempts = models.JSONField(default=list, blank=True)
-    decision = models.CharField(max_length=300, blank=True)
-    query_type = models.CharField(max_length=40, blank=True)
-    cache_hit = models.BooleanField(default=False)
-    complexity_score = models.FloatField(
-        null=True, blank=True, help_text="Complexity routes: the prompt's score (for calibration)."
-    )
-    saved_usd = models.DecimalField(
-        max_digits=14,
-        decimal_places=8,
-        null=True,
-        blank=True,
-        help_text="Cache hits: what it would have cost.",
-    )
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["api_key", "created_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.request_id} {self.model or self.requested_model} {self.status}"
+    return choices()
 
 
 class Route(models.Model):
     """A named route of the routing table: `model="route/<slug>"`."""
 
-    class Strategy(models.TextChoices):
-        RULES = "rules", "Rules by query type"
-        COMPLEXITY = "complexity", "Prompt complexity"
-        BUDGET = "budget", "Most capable within budget"
-        FALLBACK = "fallback", "Fallback chain"
-        LATENCY = "latency", "Fastest (live latency)"
-        ENSEMBLE = "ensemble", "Ensemble (fan out)"
-
     bumps_config_version = True
 
     slug = models.SlugField(max_length=60, unique=True)
     description = models.CharField(max_length=250, blank=True)
-    strategy = models.CharField(max_length=20, choices=Strategy.choices)
+    strategy = models.CharField(max_length=20, choices=strategy_choices)
     enabled = models.BooleanField(default=True)
     max_cost_usd = models.DecimalField(
         max_digits=10,

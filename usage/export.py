@@ -22,7 +22,7 @@ from asgiref.sync import sync_to_async
 from django.db.models import Q
 from django.http import StreamingHttpResponse
 
-from routing.models import UsageRecord
+from usage.models import UsageRecord
 
 from .reports import DateRange, fell_back, records
 

@@ -1,6 +1,6 @@
 """Usage over a date range: spend, requests, cache, errors, fallbacks and latency.
 
-Pure aggregation over :class:`routing.models.UsageRecord`; nothing here knows about HTTP.
+Pure aggregation over :class:`usage.models.UsageRecord`; nothing here knows about HTTP.
 Days are calendar days in the current time zone (``settings.TIME_ZONE``) and a range holds
 both its start and its end day. Every query is plain ORM, so it runs the same on SQLite
 and PostgreSQL.
@@ -31,7 +31,8 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from routing.models import UsageRecord
+from usage.models import UsageRecord
+from usage.records import between
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -190,7 +191,7 @@ def fell_back(attempts: Any) -> bool:
 def records(rng: DateRange) -> QuerySet[UsageRecord]:
     """Usage records of the range, without the model's default ordering (it breaks GROUP BY)."""
     first, after = rng.bounds()
-    return UsageRecord.objects.filter(created_at__gte=first, created_at__lt=after).order_by()
+    return between(first, after)
 
 
 def _aggregates() -> dict[str, Any]:

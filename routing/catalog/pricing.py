@@ -19,6 +19,14 @@ from genai_prices.types import ModelInfo, Provider, TieredPrices
 MTOK = Decimal(1_000_000)
 
 
+CHARS_PER_TOKEN = 4  # the rough rule for English text; used wherever no tokenizer is run
+
+
+def estimate_tokens(chars: int) -> int:
+    """Tokens of `chars` characters of text, by the rough rule (at least 1)."""
+    return max(1, chars // CHARS_PER_TOKEN)
+
+
 @dataclass(slots=True)
 class TokenUsage:
     """Tokens of one call; ``input_tokens`` includes cached input."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
+from routing.engine.policies import STRATEGIES
 from routing.models import Alias, Model, Route, RouteTarget
 
 ROUTE_FIELDS = (
@@ -79,47 +80,15 @@ def _target_problems(t: dict[str, Any], where: str, index: CatalogIndex) -> list
     return problems
 
 
-def _rules_problems(targets: list[dict[str, Any]], where: str) -> list[str]:
-    problems, seen = [], set()
-    for i, t in enumerate(targets):
-        kind = (t.get("query_type") or "").strip().lower()
-        if kind in seen:
-            label = f"query type '{kind}'" if kind else "the default rule"
-            problems.append(
-                f"{where}.targets[{i}].query_type: overlaps an earlier rule for {label}"
-            )
-        seen.add(kind)
-    return problems
-
-
-def _complexity_problems(targets: list[dict[str, Any]], where: str) -> list[str]:
-    problems, previous = [], 0.0
-    for i, t in enumerate(targets):
-        bound = t.get("max_score")
-        last = i == len(targets) - 1
-        if bound is None and not last:
-            problems.append(
-                f"{where}.targets[{i}].max_score: only the last band may be unbounded; "
-                "the targets after it are unreachable"
-            )
-        elif bound is not None and not (isinstance(bound, int | float) and previous < bound <= 1):
-            problems.append(
-                f"{where}.targets[{i}].max_score: must rise above {previous} and be at most 1"
-            )
-        elif bound is not None:
-            previous = bound
-    return problems
-
-
 def route_problems(data: dict[str, Any], index: CatalogIndex, where: str = "route") -> list[str]:
     """Every problem of one route, each naming its field."""
     problems = []
     slug = data.get("slug") or ""
     if not isinstance(slug, str) or not slug.replace("-", "").replace("_", "").isalnum():
         problems.append(f"{where}.slug: letters, digits, '-' and '_' only")
-    strategy = data.get("strategy")
-    if strategy not in Route.Strategy.values:
-        problems.append(f"{where}.strategy: one of {', '.join(Route.Strategy.values)}")
+    strategy = STRATEGIES.get(str(data.get("strategy")))
+    if strategy is None:
+        problems.append(f"{where}.strategy: one of {', '.join(STRATEGIES)}")
     targets = data.get("targets") or []
     if not targets:
         problems.append(f"{where}.targets: at least one target")
@@ -128,12 +97,8 @@ def route_problems(data: dict[str, Any], index: CatalogIndex, where: str = "rout
     for name in data.get("fallbacks") or []:
         if (p := index.problem(name)) is not None:
             problems.append(f"{where}.fallbacks: {p}")
-    if strategy == "rules":
-        problems += _rules_problems(targets, where)
-    elif strategy == "complexity":
-        problems += _complexity_problems(targets, where)
-    elif strategy == "ensemble" and len(targets) < 2:
-        problems.append(f"{where}.targets: an ensemble needs at least two models")
+    if strategy is not None:
+        problems += strategy.problems(targets, where)
     if data.get("judge_model") and (p := index.problem(data["judge_model"])) is not None:
         problems.append(f"{where}.judge_model: {p}")
     problems += _budget_problems(data, where)

@@ -26,6 +26,7 @@ from routing.schemas import ChatRequest, parse_chat_request
 
 log = logging.getLogger("switchyard.api")
 JSON = "application/json"
+PROTOCOL = "chat"  # this door's name in the usage record
 TOO_LARGE = GatewayError(413, "The request body is too large.", code="request_too_large")
 
 
@@ -115,15 +116,18 @@ def _headers(ctx: CallContext) -> dict[str, str]:
 async def chat_completions(headers: Mapping[str, str], body: bytes, request_id: str) -> Reply:
     key, snapshot = await authenticate_header(headers.get("authorization", ""))
     chat = parse_chat_request(body)
+    cache_read, cache_write = directives(headers.get("cache-control", ""))
     ctx = CallContext(
         requested_model=chat.model,
         api_key_id=key.id,
+        protocol=PROTOCOL,
         stream=chat.stream,
         query_type=_query_type(headers, chat),
         allowed_regions=key.allowed_regions,
         request_id=request_id,
+        cache_read=cache_read,
+        cache_write=cache_write,
     )
-    ctx.cache_read, ctx.cache_write = directives(headers.get("cache-control", ""))
     if chat.stream:
         session = await gateway.open_stream(chat, snapshot, ctx, key)
         include_usage = bool(chat.stream_options and chat.stream_options.include_usage)

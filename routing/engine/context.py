@@ -1,4 +1,11 @@
-"""Everything known about one request on its way through the gateway, and its usage record."""
+"""One request on its way through the gateway: what its door knew, what the engine's parts
+reported, and `usage_row`, the one function that turns that into its usage record.
+
+The door builds a `CallContext` with what it knows; after that only `routing.engine.gateway`
+writes to it, and only outcomes (`routing.engine.outcome`, the cache's `Cached`, the limits'
+`Reservation`). Everything else (headers, metrics, the playground's panes, batch lines)
+reads the properties below.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +14,18 @@ import os
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from routing.catalog import ModelEntry, pricing
 from routing.catalog.pricing import TokenUsage
+from routing.engine.outcome import OK, Answered, AttemptLog, Ending
+from routing.engine.plan import Plan
+
+if TYPE_CHECKING:
+    from routing.guards.cache import Cached
+    from routing.guards.limits import Reservation
+
+__all__ = ["AttemptLog", "CallContext", "new_request_id", "usage_row"]
 
 _ids = itertools.count()
 _id_prefix = (os.getpid(), "")
@@ -26,53 +41,74 @@ def new_request_id() -> str:
     return f"req_{prefix}{next(_ids) & 0xFFFFFFFFFFFF:012x}"
 
 
-@dataclass(slots=True)
-class AttemptLog:
-    model: str
-    outcome: str  # ok | skipped | rate_limit | server | timeout | connection | ...
-    status: int | None = None
-    ms: float = 0.0
-    error: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "outcome": self.outcome,
-            "status": self.status,
-            "ms": round(self.ms, 1),
-            "error": self.error,
-        }
-
-
 @dataclass
 class CallContext:
+    # What the door knows when it builds the context.
     requested_model: str
     api_key_id: int | None = None
     source: str = "api"
+    protocol: str = "chat"  # the front door: chat (OpenAI chat completions)
     stream: bool = False
     query_type: str = ""
     request_id: str = field(default_factory=new_request_id)
     started: float = field(default_factory=time.perf_counter)
-    route: str = ""
-    decision: str = ""
-    attempts: list[AttemptLog] = field(default_factory=list)
-    model: ModelEntry | None = None
-    usage: TokenUsage = field(default_factory=TokenUsage)
-    first_token_at: float | None = None
-    status: str = "ok"
-    http_status: int = 200
-    error_type: str = ""
-    cache_hit: bool = False
     allowed_regions: frozenset[str] = frozenset()
-    extra_costs: list[Decimal | None] = field(default_factory=list)
-    model_cost_override: bool = False  # extra_costs already hold the answering call's cost
-    limit_headers: dict[str, str] = field(default_factory=dict)
     cache_read: bool = True
     cache_write: bool = True
-    saved_usd: Decimal | None = None
-    complexity_score: float | None = None
-    token_estimate: int = 0  # input estimate + output limit, for upstream token quotas
-    _cost_memo: tuple[tuple[object, ...], Decimal | None] | None = field(default=None, repr=False)
+    # What happened: outcomes, kept here by routing.engine.gateway (their only writer).
+    plan: Plan | None = None
+    answer: Answered | None = None
+    cached: Cached | None = None
+    reservation: Reservation | None = None
+    attempts: tuple[AttemptLog, ...] = ()
+    usage: TokenUsage = field(default_factory=TokenUsage)  # current (streams: as relayed)
+    ending: Ending = OK
+    settle_headers: dict[str, str] = field(default_factory=dict)
+    _cost_memo: tuple[object, tuple[object, ...], Decimal | None] | None = field(
+        default=None, repr=False
+    )
+
+    @property
+    def route(self) -> str:
+        return self.plan.route if self.plan else ""
+
+    @property
+    def decision(self) -> str:
+        return self.plan.reason if self.plan else ""
+
+    @property
+    def complexity_score(self) -> float | None:
+        return self.plan.extra.get("score") if self.plan else None
+
+    @property
+    def model(self) -> ModelEntry | None:
+        return self.answer.model if self.answer else None
+
+    @property
+    def cache_hit(self) -> bool:
+        return self.cached is not None
+
+    @property
+    def saved_usd(self) -> Decimal | None:
+        return self.cached.cost if self.cached else None
+
+    @property
+    def status(self) -> str:
+        return self.ending.status
+
+    @property
+    def http_status(self) -> int:
+        return self.ending.http_status
+
+    @property
+    def error_type(self) -> str:
+        return self.ending.error_type
+
+    @property
+    def limit_headers(self) -> dict[str, str]:
+        if self.reservation is None or not self.reservation.headers:
+            return self.settle_headers
+        return {**self.reservation.headers, **self.settle_headers}
 
     @property
     def latency_ms(self) -> float:
@@ -80,66 +116,70 @@ class CallContext:
 
     @property
     def ttft_ms(self) -> float | None:
-        if self.first_token_at is None:
+        if self.answer is None:
             return None
-        return (self.first_token_at - self.started) * 1000
+        return (self.answer.at - self.started) * 1000
 
     def cost(self) -> Decimal | None:
         """Cost of the answering call plus any other calls (ensemble members, a judge);
         computed once per state of the call."""
         u = self.usage
         key = (
-            self.model.id if self.model else "",
             u.input_tokens,
             u.output_tokens,
             u.cache_read_tokens,
             u.cache_write_tokens,
-            self.cache_hit,
-            len(self.extra_costs),
+            self.cached is not None,
         )
-        if self._cost_memo is None or self._cost_memo[0] != key:
-            self._cost_memo = (key, self._compute_cost())
-        return self._cost_memo[1]
+        memo = self._cost_memo
+        if memo is None or memo[0] is not self.answer or memo[1] != key:
+            memo = self._cost_memo = (self.answer, key, self._compute_cost())
+        return memo[2]
 
     def _compute_cost(self) -> Decimal | None:
-        if self.cache_hit:
+        answer = self.answer
+        if self.cached is not None:
             return Decimal(0)
-        main: Decimal | None = Decimal(0)
-        if self.model is not None and not self.model_cost_override:
-            main = (
-                pricing.cost(self.model.prices_ref, self.usage) if self.model.prices_ref else None
-            )
-        parts = [main, *self.extra_costs]
-        if any(part is None for part in parts):
+        if answer is None:
+            return Decimal(0)
+        if answer.costs is None:
+            ref = answer.model.prices_ref
+            return pricing.cost(ref, self.usage) if ref else None
+        if any(part is None for part in answer.costs):
             return None
-        return sum(cast("list[Decimal]", parts), Decimal(0))
+        return sum(cast("tuple[Decimal, ...]", answer.costs), Decimal(0))
 
-    def record(self) -> dict[str, Any]:
-        cost = self.cost()
-        return {
-            "request_id": self.request_id,
-            "api_key_id": self.api_key_id,
-            "source": self.source,
-            "requested_model": self.requested_model[:250],
-            "route": self.route,
-            "model": self.model.id if self.model else "",
-            "provider": self.model.provider.slug if self.model else "",
-            "status": self.status,
-            "http_status": self.http_status,
-            "error_type": self.error_type,
-            "stream": self.stream,
-            "input_tokens": self.usage.input_tokens,
-            "output_tokens": self.usage.output_tokens,
-            "cached_tokens": self.usage.cache_read_tokens,
-            "tokens_estimated": self.usage.estimated,
-            "cost_usd": cost,
-            "price_known": cost is not None,
-            "latency_ms": self.latency_ms,
-            "ttft_ms": self.ttft_ms,
-            "attempts": [a.as_dict() for a in self.attempts],
-            "decision": self.decision[:300],
-            "query_type": self.query_type,
-            "cache_hit": self.cache_hit,
-            "saved_usd": self.saved_usd,
-            "complexity_score": self.complexity_score,
-        }
+
+def usage_row(ctx: CallContext) -> dict[str, Any]:
+    """The usage record of a finished request (the columns of `usage.models.UsageRecord`)."""
+    cost = ctx.cost()
+    model = ctx.model
+    usage = ctx.usage
+    return {
+        "request_id": ctx.request_id,
+        "api_key_id": ctx.api_key_id,
+        "source": ctx.source,
+        "protocol": ctx.protocol,
+        "requested_model": ctx.requested_model[:250],
+        "route": ctx.route,
+        "model": model.id if model else "",
+        "provider": model.provider.slug if model else "",
+        "status": ctx.status,
+        "http_status": ctx.http_status,
+        "error_type": ctx.error_type,
+        "stream": ctx.stream,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cached_tokens": usage.cache_read_tokens,
+        "tokens_estimated": usage.estimated,
+        "cost_usd": cost,
+        "price_known": cost is not None,
+        "latency_ms": ctx.latency_ms,
+        "ttft_ms": ctx.ttft_ms,
+        "attempts": [a.as_dict() for a in ctx.attempts],
+        "decision": ctx.decision[:300],
+        "query_type": ctx.query_type,
+        "cache_hit": ctx.cache_hit,
+        "saved_usd": ctx.saved_usd,
+        "complexity_score": ctx.complexity_score,
+    }

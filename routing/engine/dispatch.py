@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
 
-from routing.catalog.pricing import TokenUsage
+from routing.catalog.pricing import TokenUsage, estimate_tokens
 from routing.engine import assemble, cooldown, deadlines
-from routing.engine.context import AttemptLog, CallContext
+from routing.engine.outcome import Answered, AttemptLog, Exhausted
 from routing.engine.plan import Attempt, Plan
 from routing.errors import GatewayError
 from routing.guards import limits
@@ -26,14 +26,13 @@ T = TypeVar("T")
 QUOTA = "provider quota per minute reached"
 
 
-@dataclass
+@dataclass(frozen=True)
 class OpenStream:
     """A stream whose first token has arrived; `rest` yields the remaining chunks."""
 
     head: list[Chunk]
     rest: AsyncIterator[Chunk]
-    attempt: Attempt
-    extra: dict[str, Any] = field(default_factory=dict)
+    answered: Answered
 
 
 def merged_body(body: dict[str, Any], attempt: Attempt) -> dict[str, Any]:
@@ -57,25 +56,30 @@ def _backoff(retry: int, err: UpstreamError) -> float | None:
     return min(0.25 * (2**retry), 4.0)
 
 
-async def _run(plan: Plan, ctx: CallContext, op: Callable[[Attempt, float], Awaitable[T]]) -> T:
-    """Attempts in order; `op` gets each attempt and its first-token deadline."""
-    deadline = ctx.started + settings.SWITCHYARD_TOTAL_DEADLINE
+async def _run(
+    plan: Plan, started: float, tokens: int, op: Callable[[Attempt, float], Awaitable[T]]
+) -> tuple[T, Attempt, tuple[AttemptLog, ...]]:
+    """Try the plan's attempts in order; the first answer, its attempt and every attempt
+    made. Raises `Exhausted` (with the attempts) when none answers. `op` gets each attempt
+    and its first-token deadline (routing/engine/deadlines.py)."""
+    deadline = started + settings.SWITCHYARD_TOTAL_DEADLINE
     last: UpstreamError | None = None
+    logs: list[AttemptLog] = []
     skipped: list[AttemptLog] = []
     single = len(plan.attempts) == 1
     for index, attempt in enumerate(plan.attempts):
-        reason = await _unavailable(attempt, single, ctx)
+        reason = await _unavailable(attempt, single, tokens)
         if reason:
             log = AttemptLog(attempt.model.id, "skipped", error=reason)
-            ctx.attempts.append(log)
+            logs.append(log)
             skipped.append(log)
             continue
         retries = settings.SWITCHYARD_MAX_RETRIES if single else 0
         for retry in range(retries + 1):
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
-                raise _deadline_error(ctx)
-            started = time.perf_counter()
+                raise _deadline_error(logs)
+            tried = time.perf_counter()
             try:
                 async with asyncio.timeout(remaining):
                     result = await op(attempt, deadlines.first_token(plan, index))
@@ -86,28 +90,27 @@ async def _run(plan: Plan, ctx: CallContext, op: Callable[[Attempt, float], Awai
                     else UpstreamError("timeout", "Deadline reached.")
                 )
                 last = err
-                ctx.attempts.append(_log(attempt, err, started))
+                logs.append(_log(attempt, err, tried))
                 await cooldown.failed(attempt.model.id, err.retry_after)
                 if err.kind == "bad_request":
-                    raise _client_error(err, ctx) from None
+                    raise _client_error(err, logs) from None
                 wait = _backoff(retry, err) if err.retryable else None
                 if wait is None or retry == retries:
                     break
                 await asyncio.sleep(min(wait, max(0.0, deadline - time.perf_counter())))
                 continue
-            ctx.attempts.append(AttemptLog(attempt.model.id, "ok", 200, _ms(started)))
-            ctx.model = attempt.model
-            return result
-    raise _exhausted(plan, ctx, last, skipped)
+            logs.append(AttemptLog(attempt.model.id, "ok", 200, _ms(tried)))
+            return result, attempt, tuple(logs)
+    raise _exhausted(plan, logs, last, skipped)
 
 
-async def _unavailable(attempt: Attempt, single: bool, ctx: CallContext) -> str:
+async def _unavailable(attempt: Attempt, single: bool, tokens: int) -> str:
     provider = attempt.model.provider
     if not provider.configured:
         return f"{provider.name} {provider.reason}"
     if not single and await cooldown.cooling(attempt.model.id):
         return "cooling down after repeated failures"
-    if not await limits.provider_slot(attempt.model, ctx.token_estimate):
+    if not await limits.provider_slot(attempt.model, tokens):
         return QUOTA
     return ""
 
@@ -120,30 +123,24 @@ def _log(attempt: Attempt, err: UpstreamError, started: float) -> AttemptLog:
     return AttemptLog(attempt.model.id, err.kind, err.status, _ms(started), err.message[:200])
 
 
-def _deadline_error(ctx: CallContext) -> GatewayError:
-    return GatewayError(
-        504,
-        "The request deadline passed before any model answered.",
-        "timeout_error",
-        "deadline_exceeded",
-        details=[a.as_dict() for a in ctx.attempts],
-    )
+def _deadline_error(logs: list[AttemptLog]) -> Exhausted:
+    message = "The request deadline passed before any model answered."
+    return Exhausted.new(tuple(logs), 504, message, "timeout_error", "deadline_exceeded")
 
 
-def _client_error(err: UpstreamError, ctx: CallContext) -> GatewayError:
-    ctx.error_type = "bad_request"
-    return GatewayError(
+def _client_error(err: UpstreamError, logs: list[AttemptLog]) -> Exhausted:
+    refused = GatewayError(
         err.status or 400, err.message, "invalid_request_error", "upstream_rejected"
     )
+    return Exhausted(refused, tuple(logs), "bad_request")
 
 
 def _exhausted(
-    plan: Plan, ctx: CallContext, last: UpstreamError | None, skipped: list[AttemptLog]
-) -> GatewayError:
-    details = [a.as_dict() for a in ctx.attempts]
+    plan: Plan, logs: list[AttemptLog], last: UpstreamError | None, skipped: list[AttemptLog]
+) -> Exhausted:
+    details = [a.as_dict() for a in logs]
     if last is None and skipped and all(s.error == QUOTA for s in skipped):
-        ctx.error_type = "quota"
-        return GatewayError(
+        quota = GatewayError(
             429,
             "The upstream's quota per minute is used up; try again shortly.",
             "rate_limit_error",
@@ -151,20 +148,28 @@ def _exhausted(
             headers={"Retry-After": "5"},
             details=details,
         )
+        return Exhausted(quota, tuple(logs), "quota")
     if last is None:
-        if not plan.route and skipped:
-            return GatewayError(
-                400, skipped[0].error, "invalid_request_error", "provider_not_configured", "model"
-            )
-        reasons = "; ".join(f"{a.model}: {a.error}" for a in skipped)
+        return Exhausted(_none_available(plan, skipped, details), tuple(logs))
+    return Exhausted(_upstream_failed(last, details), tuple(logs), last.kind)
+
+
+def _none_available(plan: Plan, skipped: list[AttemptLog], details: Any) -> GatewayError:
+    if not plan.route and skipped:
         return GatewayError(
-            503,
-            f"No model of this route is available ({reasons}).",
-            "service_unavailable",
-            "no_available_model",
-            details=details,
+            400, skipped[0].error, "invalid_request_error", "provider_not_configured", "model"
         )
-    ctx.error_type = last.kind
+    reasons = "; ".join(f"{a.model}: {a.error}" for a in skipped)
+    return GatewayError(
+        503,
+        f"No model of this route is available ({reasons}).",
+        "service_unavailable",
+        "no_available_model",
+        details=details,
+    )
+
+
+def _upstream_failed(last: UpstreamError, details: Any) -> GatewayError:
     if last.kind == "rate_limit":
         headers = {"Retry-After": str(max(1, round(last.retry_after or 1)))}
         return GatewayError(
@@ -182,26 +187,26 @@ def _exhausted(
     )
 
 
-async def complete(plan: Plan, body: dict[str, Any], ctx: CallContext) -> Completion:
-    """Non-streaming. An attempt with a fallback after it is requested upstream as a stream
-    (routing/engine/assemble.py), so a hung provider is left at its first-token deadline
-    instead of the read timeout."""
+async def complete(
+    plan: Plan, body: dict[str, Any], started: float, tokens: int = 0
+) -> tuple[Completion, Answered]:
+    """Run a plan to its answer: the completion, and what happened (`Answered`). An attempt
+    with a fallback after it is requested upstream as a stream (routing/engine/assemble.py),
+    so a hung provider is left at its first-token deadline instead of the read timeout."""
 
     async def op(attempt: Attempt, first_token: float) -> Completion:
         if attempt is not plan.attempts[-1]:
-            opened = await _open_attempt(attempt, body, first_token)
-            return await assemble.collect(opened.head, opened.rest)
+            head, rest = await _open_attempt(attempt, body, first_token)
+            return await assemble.collect(head, rest)
         adapter = adapter_for(attempt.model.provider.protocol)
         return await adapter.complete(
             attempt.model, merged_body(body, attempt), settings.SWITCHYARD_REQUEST_TIMEOUT
         )
 
-    completion = await _run(plan, ctx, op)
+    completion, attempt, logs = await _run(plan, started, tokens, op)
     if completion.usage.input_tokens == 0 and completion.usage.output_tokens == 0:
         completion.usage = _estimated_usage(body, completion.body)
-    ctx.usage = completion.usage
-    ctx.first_token_at = time.perf_counter()
-    return completion
+    return completion, Answered(attempt.model, logs, completion.usage, time.perf_counter())
 
 
 def _estimated_usage(body: dict[str, Any], answer: dict[str, Any]) -> TokenUsage:
@@ -211,7 +216,7 @@ def _estimated_usage(body: dict[str, Any], answer: dict[str, Any]) -> TokenUsage
     )
     return TokenUsage(
         input_tokens=estimate_input_tokens(body.get("messages") or []),
-        output_tokens=max(1, len(text) // 4),
+        output_tokens=estimate_tokens(len(text)),
         estimated=True,
     )
 
@@ -237,7 +242,10 @@ async def _first_token(stream: AsyncIterator[Chunk], seconds: float) -> list[Chu
     raise UpstreamError("malformed", "The upstream stream ended without a token.")
 
 
-async def _open_attempt(attempt: Attempt, body: dict[str, Any], first_token: float) -> OpenStream:
+async def _open_attempt(
+    attempt: Attempt, body: dict[str, Any], first_token: float
+) -> tuple[list[Chunk], AsyncIterator[Chunk]]:
+    """One attempt's stream, once its first token has come within `first_token` seconds."""
     adapter = adapter_for(attempt.model.provider.protocol)
     stream = adapter.stream(
         attempt.model, merged_body(body, attempt), settings.SWITCHYARD_STALL_TIMEOUT
@@ -249,25 +257,20 @@ async def _open_attempt(attempt: Attempt, body: dict[str, Any], first_token: flo
         if isinstance(exc, TimeoutError):
             raise UpstreamError("timeout", f"No first token within {first_token:g} s.") from None
         raise
-    return OpenStream(head=head, rest=stream, attempt=attempt)
+    return head, stream
 
 
-async def open_stream(plan: Plan, body: dict[str, Any], ctx: CallContext) -> OpenStream:
-    async def op(attempt: Attempt, first_token: float) -> OpenStream:
+async def open_stream(
+    plan: Plan, body: dict[str, Any], started: float, tokens: int = 0
+) -> OpenStream:
+    """Run a plan to its first token; `answered` says which attempt got there, and when."""
+
+    async def op(attempt: Attempt, first_token: float) -> tuple[list[Chunk], AsyncIterator[Chunk]]:
         return await _open_attempt(attempt, body, first_token)
 
-    opened = await _run(plan, ctx, op)
-    ctx.first_token_at = time.perf_counter()
-    return opened
-
-
-def track(ctx: CallContext, chunk: Chunk) -> None:
-    """Keep the usage of a relayed stream current (estimated until the upstream reports it)."""
-    if chunk.usage is not None:
-        ctx.usage = chunk.usage
-    elif chunk.text and (ctx.usage.estimated or ctx.usage.output_tokens == 0):
-        ctx.usage.output_tokens += 1
-        ctx.usage.estimated = True
+    (head, rest), attempt, logs = await _run(plan, started, tokens, op)
+    answered = Answered(attempt.model, logs, TokenUsage(), time.perf_counter())
+    return OpenStream(head, rest, answered)
 
 
 def estimate_input_tokens(messages: list[Any]) -> int:
@@ -278,14 +281,15 @@ def estimate_input_tokens(messages: list[Any]) -> int:
             chars += len(content)
         elif isinstance(content, list):
             chars += sum(len(str(part.get("text", ""))) for part in content)
-    return max(1, chars // 4)
+    return estimate_tokens(chars)
 
 
-def fill_estimates(ctx: CallContext, messages: list[Any]) -> None:
+def with_estimates(usage: TokenUsage, messages: list[Any]) -> TokenUsage:
     """A stream cut before the usage chunk still records what it consumed, marked estimated."""
-    if ctx.usage.input_tokens == 0:
-        ctx.usage = TokenUsage(
-            input_tokens=estimate_input_tokens(messages),
-            output_tokens=ctx.usage.output_tokens,
-            estimated=True,
-        )
+    if usage.input_tokens:
+        return usage
+    return TokenUsage(
+        input_tokens=estimate_input_tokens(messages),
+        output_tokens=usage.output_tokens,
+        estimated=True,
+    )

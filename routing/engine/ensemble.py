@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from routing.catalog import pricing
 from routing.engine import dispatch
-from routing.engine.context import CallContext
+from routing.engine.outcome import Answered, AttemptLog, Exhausted
 from routing.engine.plan import Attempt, Plan
 from routing.errors import GatewayError
 from routing.providers import Completion
@@ -22,22 +22,24 @@ JUDGE_PROMPT = (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Member:
+    """One model's part of the ensemble: its answer or its error, and its attempts."""
+
     attempt: Attempt
-    ctx: CallContext
+    attempts: tuple[AttemptLog, ...]
     completion: Completion | None = None
     error: GatewayError | None = None
 
 
-async def _member(attempt: Attempt, body: dict[str, Any], parent: CallContext) -> Member:
-    ctx = CallContext(requested_model=attempt.model.id, started=time.perf_counter())
-    member = Member(attempt, ctx)
+async def _member(attempt: Attempt, body: dict[str, Any]) -> Member:
     try:
-        member.completion = await dispatch.complete(Plan((attempt,)), body, ctx)
+        completion, answered = await dispatch.complete(Plan((attempt,)), body, time.perf_counter())
+    except Exhausted as err:
+        return Member(attempt, err.attempts, error=err)
     except GatewayError as err:
-        member.error = err
-    return member
+        return Member(attempt, (), error=err)
+    return Member(attempt, answered.attempts, completion)
 
 
 def _choice(index: int, member: Member) -> dict[str, Any]:
@@ -64,17 +66,18 @@ def _member_cost(member: Member) -> Decimal | None:
 
 
 async def _judge(
-    plan: Plan, body: dict[str, Any], members: list[Member], ctx: CallContext
-) -> dict[str, Any] | None:
+    plan: Plan, body: dict[str, Any], members: list[Member]
+) -> tuple[dict[str, Any] | None, tuple[Decimal | None, ...]]:
+    """The judge's verdict (None without a judge) and its cost, if it was called."""
     judge_name = plan.extra.get("judge")
     answered = [(i, m) for i, m in enumerate(members) if m.completion is not None]
     if not judge_name or len(answered) < 2:
-        return None
+        return None, ()
     from routing.catalog import current
 
     judge = (await current()).resolve(judge_name)
     if judge is None:
-        return {"model": judge_name, "error": "judge model not in catalog"}
+        return {"model": judge_name, "error": "judge model not in catalog"}, ()
     question = next(
         (m.get("content") for m in reversed(body["messages"]) if m.get("role") == "user"), ""
     )
@@ -83,57 +86,57 @@ async def _judge(
         for i, m in answered
     )
     prompt = JUDGE_PROMPT.format(question=question, answers=answers)
-    judge_ctx = CallContext(requested_model=judge.id)
     judge_body = {"messages": [{"role": "user", "content": prompt}], "temperature": 0}
     try:
-        verdict = await dispatch.complete(Plan((Attempt(judge),)), judge_body, judge_ctx)
+        verdict, _ = await dispatch.complete(
+            Plan((Attempt(judge),)), judge_body, time.perf_counter()
+        )
     except GatewayError as err:
-        return {"model": judge.id, "error": err.message}
-    ctx.extra_costs.append(
-        pricing.cost(judge.prices_ref, verdict.usage) if judge.prices_ref else None
-    )
+        return {"model": judge.id, "error": err.message}, ()
+    cost = pricing.cost(judge.prices_ref, verdict.usage) if judge.prices_ref else None
     text = verdict.body["choices"][0]["message"].get("content") or ""
     best = re.search(r"best:\s*(\d+)", text, re.I)
     reason = re.search(r"reason:\s*(.+)", text, re.I)
-    return {
+    found = {
         "model": judge.id,
         "choice": int(best.group(1)) if best else None,
         "reason": reason.group(1).strip() if reason else text[:300],
     }
+    return found, (cost,)
 
 
-async def complete_ensemble(plan: Plan, body: dict[str, Any], ctx: CallContext) -> Completion:
-    members = await asyncio.gather(*(_member(a, body, ctx) for a in plan.attempts))
-    for member in members:
-        ctx.attempts += member.ctx.attempts
+async def complete_ensemble(
+    plan: Plan, body: dict[str, Any], started: float, tokens: int = 0
+) -> tuple[Completion, Answered]:
+    """Every attempt at once, one choice per model; priced exactly, member by member."""
+    members = await asyncio.gather(*(_member(a, body) for a in plan.attempts))
+    attempts = tuple(log for member in members for log in member.attempts)
     answered = [m for m in members if m.completion is not None]
     if not answered:
-        raise GatewayError(
-            502,
-            "Every model of the ensemble failed.",
-            "upstream_error",
-            "ensemble_failed",
-            details=[a.as_dict() for a in ctx.attempts],
-        )
-    ctx.model = answered[0].attempt.model
-    ctx.usage = pricing.TokenUsage(
+        message = "Every model of the ensemble failed."
+        raise Exhausted.new(attempts, 502, message, "upstream_error", "ensemble_failed")
+    usage = pricing.TokenUsage(
         input_tokens=sum(cast(Completion, m.completion).usage.input_tokens for m in answered),
         output_tokens=sum(cast(Completion, m.completion).usage.output_tokens for m in answered),
     )
-    ctx.first_token_at = time.perf_counter()
-    costs = [_member_cost(m) for m in members]
-    judge = await _judge(plan, body, list(members), ctx)
-    # ctx.cost() prices ctx.usage with the first model; replace it by the exact per-member sum.
-    ctx.extra_costs[:0] = costs
-    ctx.model_cost_override = True
+    at = time.perf_counter()
+    judge, judge_cost = await _judge(plan, body, list(members))
+    costs = (*(_member_cost(m) for m in members), *judge_cost)
+    outcome = Answered(answered[0].attempt.model, attempts, usage, at, costs)
+    return Completion(body=_body(plan, members, usage, judge), usage=usage), outcome
+
+
+def _body(
+    plan: Plan, members: list[Member], usage: pricing.TokenUsage, judge: dict[str, Any] | None
+) -> dict[str, Any]:
     result = {
         "id": f"chatcmpl-ens{int(time.time() * 1000)}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": "route/" + plan.route,
         "choices": [_choice(i, m) for i, m in enumerate(members)],
-        "usage": ctx.usage.to_openai(),
+        "usage": usage.to_openai(),
     }
     if judge is not None:
         result["switchyard"] = {"judge": judge}
-    return Completion(body=result, usage=ctx.usage)
+    return result

@@ -12,19 +12,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from routing.catalog import KeyEntry, Snapshot
-from routing.complexity import get_estimator
-from routing.engine import dispatch, latency, telemetry
+from routing.engine import dispatch, ensemble, latency, telemetry
 from routing.engine.context import CallContext
-from routing.engine.plan import Plan
-from routing.engine.policies import DEFAULT_OUTPUT_ESTIMATE, PolicyInput, plan_for
+from routing.engine.live import plan_live
+from routing.engine.outcome import CANCELLED, Answered, Ending, Exhausted
+from routing.engine.plan import DEFAULT_OUTPUT_ESTIMATE, Plan
+from routing.engine.policies import PolicyInput
 from routing.errors import GatewayError, invalid
 from routing.guards import budget_cap, cache, limits
 from routing.providers import Chunk, Completion, UpstreamError
 from routing.schemas import ChatRequest
-
-
-def score_prompt(estimator: str, prompt: str) -> Any:
-    return get_estimator(estimator or "learned").score(prompt)
 
 
 def _number(metadata: dict[str, Any], name: str) -> Decimal | None:
@@ -66,36 +63,31 @@ def policy_input(chat: ChatRequest, ctx: CallContext) -> PolicyInput:
 
 def plan(chat: ChatRequest, snapshot: Snapshot, ctx: CallContext) -> tuple[Plan, PolicyInput]:
     inp = policy_input(chat, ctx)
-    chosen = plan_for(inp, snapshot, latency.snapshot(), score_prompt)
-    ctx.route, ctx.decision = chosen.route, chosen.reason
-    ctx.complexity_score = chosen.extra.get("score")
-    return chosen, inp
+    ctx.plan = plan_live(inp, snapshot)
+    return ctx.plan, inp
 
 
-def estimate(chosen: Plan, inp: PolicyInput) -> tuple[int, Decimal | None]:
-    """Tokens and USD to reserve: the priciest attempt (all of them for an ensemble)."""
-    output = inp.output_tokens or DEFAULT_OUTPUT_ESTIMATE
-    costs = [
-        a.model.estimate_cost(inp.input_tokens, a.params.get("max_tokens") or output)
-        for a in chosen.attempts
-    ]
-    if any(c is None for c in costs):
-        return inp.input_tokens + output, None
-    known = [c for c in costs if c is not None]
-    total = sum(known, Decimal(0)) if chosen.strategy == "ensemble" else max(known)
-    return inp.input_tokens + output, total
+def _tokens(inp: PolicyInput) -> int:
+    """Tokens to reserve: the prompt's estimate and the output limit."""
+    return inp.input_tokens + (inp.output_tokens or DEFAULT_OUTPUT_ESTIMATE)
 
 
 def _failed(ctx: CallContext, err: GatewayError) -> None:
-    ctx.status = "error"
-    ctx.http_status = err.status
-    ctx.error_type = ctx.error_type or err.code or err.type
+    if isinstance(err, Exhausted):
+        ctx.attempts = err.attempts
+    error_type = err.error_type if isinstance(err, Exhausted) else ""
+    ctx.ending = Ending("error", err.status, error_type or err.code or err.type)
     err.headers.update(ctx.limit_headers)
     telemetry.finished(ctx)
 
 
-def _cancelled(ctx: CallContext) -> None:
-    ctx.status, ctx.http_status, ctx.error_type = "cancelled", 499, "client_disconnected"
+def _answered(ctx: CallContext, answer: Answered) -> None:
+    ctx.answer, ctx.attempts, ctx.usage = answer, answer.attempts, answer.usage
+
+
+async def _settle(ctx: CallContext) -> None:
+    if ctx.reservation is not None:
+        ctx.settle_headers = await limits.settle(ctx.reservation, ctx.usage, ctx.cost)
 
 
 def _observe(ctx: CallContext) -> None:
@@ -112,11 +104,39 @@ async def _cached(
     name = cache.cache_key(chat, ctx.query_type)
     hit = await cache.lookup(name) if ctx.cache_read else None
     if hit is not None:
-        await limits.admit(ctx, key, 0, None, count_only=True)
-        ctx.cache_hit, ctx.model = True, snapshot.resolve(hit.model)
-        ctx.usage, ctx.saved_usd = hit.usage, hit.cost
-        ctx.first_token_at = ctx.started
+        ctx.reservation = await limits.admit(key, 0, None, ctx.requested_model, count_only=True)
+        ctx.cached, ctx.usage = hit, hit.usage
+        model = snapshot.resolve(hit.model)
+        if model is not None:
+            ctx.answer = Answered(model, (), hit.usage, ctx.started)
     return name, ttl, hit
+
+
+async def _admit(
+    ctx: CallContext, key: KeyEntry | None, chosen: Plan, inp: PolicyInput, body: dict[str, Any]
+) -> int:
+    """Reserve the plan's worst case against the key's limits; the tokens reserved. With a
+    budget, reserve what the answer may cost and cap the upstream's max_tokens to it
+    (routing/guards/budget_cap.py); ensembles keep their estimate."""
+    tokens = _tokens(inp)
+    budget = None
+    if key is not None and key.budget_usd is not None and not chosen.fans_out:
+        budget = budget_cap.ask(chosen, inp)
+    if budget is None:
+        worst = chosen.worst_cost(inp.input_tokens, inp.output_tokens)
+        ctx.reservation = await limits.admit(key, tokens, worst, ctx.requested_model)
+        return tokens
+    ctx.reservation = await limits.admit(
+        key, tokens, budget.wanted_usd, ctx.requested_model, floor=budget.floor_usd
+    )
+    budget_cap.apply(chosen, budget, ctx.reservation.micro_usd, body, ctx.reservation.headers)
+    return tokens
+
+
+async def _store(ctx: CallContext, name: str, ttl: int, body: dict[str, Any]) -> None:
+    if ctx.model is not None:
+        entry = cache.Cached(body, ctx.model.id, ctx.usage, ctx.cost())
+        await cache.store(name, ttl, entry)
 
 
 async def _complete(
@@ -127,36 +147,16 @@ async def _complete(
     if hit is not None:
         return Completion(body=hit.body, usage=hit.usage)
     body = chat.upstream_body()
-    reservation = await _reserve(chosen, inp, ctx, key, body)
+    tokens = await _admit(ctx, key, chosen, inp, body)
+    run = ensemble.complete_ensemble if chosen.fans_out else dispatch.complete
     try:
-        if chosen.strategy == "ensemble":
-            from routing.engine.ensemble import complete_ensemble
-
-            completion = await complete_ensemble(chosen, body, ctx)
-        else:
-            completion = await dispatch.complete(chosen, body, ctx)
+        completion, answer = await run(chosen, body, ctx.started, tokens)
+        _answered(ctx, answer)
     finally:
-        await limits.settle(reservation, ctx)
+        await _settle(ctx)
     if ttl and ctx.cache_write:
-        await cache.store(name, ttl, completion.body, ctx)
+        await _store(ctx, name, ttl, completion.body)
     return completion
-
-
-async def _reserve(
-    chosen: Plan, inp: PolicyInput, ctx: CallContext, key: KeyEntry | None, body: dict[str, Any]
-) -> limits.Reservation:
-    """Take the request's limits; with a budget, reserve what the answer may cost and cap the
-    upstream's max_tokens to it (routing/guards/budget_cap.py). Ensembles keep the estimate."""
-    tokens, usd = estimate(chosen, inp)
-    ctx.token_estimate = tokens
-    budget = None
-    if key is not None and key.budget_usd is not None and chosen.strategy != "ensemble":
-        budget = budget_cap.ask(chosen, inp)
-    if budget is None:
-        return await limits.admit(ctx, key, tokens, usd)
-    reservation = await limits.admit(ctx, key, tokens, budget.wanted_usd, floor=budget.floor_usd)
-    budget_cap.apply(chosen, budget, reservation.micro_usd, body, ctx.limit_headers)
-    return reservation
 
 
 @contextlib.contextmanager
@@ -168,7 +168,7 @@ def _recorded_if_it_fails(ctx: CallContext) -> Iterator[None]:
         _failed(ctx, err)
         raise
     except asyncio.CancelledError:
-        _cancelled(ctx)
+        ctx.ending = CANCELLED
         telemetry.finished(ctx)
         raise
 
@@ -192,21 +192,26 @@ class StreamSession:
         head: list[Chunk],
         rest: AsyncIterator[Chunk],
         messages: list[Any],
-        reservation: limits.Reservation | None = None,
         cache_slot: tuple[str, int] = ("", 0),
     ) -> None:
         self.ctx = ctx
         self.head = head
         self.rest = rest
         self.messages = messages
-        self.reservation = reservation
         self.cache_slot = cache_slot
         self.text: list[str] = []
         self.finish = ""
         self.tools = False
 
     def _track(self, chunk: Chunk) -> None:
-        dispatch.track(self.ctx, chunk)
+        """Keep the usage of the relayed stream current (estimated until the upstream
+        reports it)."""
+        ctx = self.ctx
+        if chunk.usage is not None:
+            ctx.usage = chunk.usage
+        elif chunk.text and (ctx.usage.estimated or ctx.usage.output_tokens == 0):
+            ctx.usage.output_tokens += 1
+            ctx.usage.estimated = True
         self.text.append(chunk.text)
         self.finish = chunk.finish_reason or self.finish
         self.tools = self.tools or any(
@@ -223,13 +228,13 @@ class StreamSession:
                 self._track(chunk)
                 yield chunk
         except UpstreamError as err:
-            ctx.status, ctx.http_status, ctx.error_type = "error", 502, err.kind
+            ctx.ending = Ending("error", 502, err.kind)
             raise
         except (asyncio.CancelledError, GeneratorExit):
-            _cancelled(ctx)
+            ctx.ending = CANCELLED
             raise
         except Exception:
-            ctx.status, ctx.http_status, ctx.error_type = "error", 500, "internal"
+            ctx.ending = Ending("error", 500, "internal")
             raise
         finally:
             await self._finish()
@@ -237,13 +242,14 @@ class StreamSession:
     async def _finish(self) -> None:
         ctx = self.ctx
         await self.rest.aclose()  # type: ignore[attr-defined]
-        dispatch.fill_estimates(ctx, self.messages)
-        if self.reservation is not None:
-            await limits.settle(self.reservation, ctx)
+        ctx.usage = dispatch.with_estimates(ctx.usage, self.messages)
+        await _settle(ctx)
         name, ttl = self.cache_slot
         if ttl and ctx.status == "ok" and ctx.cache_write and not self.tools and self.finish:
-            body = cache.completion_from_stream(ctx, "".join(self.text), self.finish)
-            await cache.store(name, ttl, body, ctx)
+            model = ctx.model.id if ctx.model else ""
+            text = "".join(self.text)
+            body = cache.completion_from_stream(ctx.request_id, model, ctx.usage, text, self.finish)
+            await _store(ctx, name, ttl, body)
         _observe(ctx)
         telemetry.finished(ctx)
 
@@ -253,20 +259,22 @@ async def _open(
 ) -> StreamSession:
     body = chat.upstream_body()
     chosen, inp = plan(chat, snapshot, ctx)
-    if chosen.strategy == "ensemble":
+    if chosen.fans_out:
         raise invalid(
-            "Ensemble routes answer without streaming: send stream=false.", param="stream"
+            f"{chosen.strategy.capitalize()} routes answer without streaming: send stream=false.",
+            param="stream",
         )
     name, ttl, hit = await _cached(chat, snapshot, ctx, key)
     if hit is not None:
         return StreamSession(ctx, [], cache.replay(hit), body["messages"])
-    reservation = await _reserve(chosen, inp, ctx, key, body)
+    tokens = await _admit(ctx, key, chosen, inp, body)
     try:
-        opened = await dispatch.open_stream(chosen, body, ctx)
+        opened = await dispatch.open_stream(chosen, body, ctx.started, tokens)
     except BaseException:
-        await limits.settle(reservation, ctx)
+        await _settle(ctx)
         raise
-    return StreamSession(ctx, opened.head, opened.rest, body["messages"], reservation, (name, ttl))
+    ctx.answer, ctx.attempts = opened.answered, opened.answered.attempts
+    return StreamSession(ctx, opened.head, opened.rest, body["messages"], (name, ttl))
 
 
 async def open_stream(

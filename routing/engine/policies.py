@@ -3,6 +3,11 @@
 No I/O here, so the cost calculator and the admin dry-run run them freely. Each strategy
 returns the ordered models to try and a reason; `plan_for` adds fallbacks, applies the
 region restrictions to every attempt, and builds the plan.
+
+`STRATEGIES` is the one registry of strategies: an entry says how a strategy chooses, how a
+route of it is validated, whether it fans out, its label and how the cost calculator
+projects it. The route model's choices, the route validation, the gateway, batch jobs and
+the calculator all read it.
 """
 
 from __future__ import annotations
@@ -12,12 +17,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from routing.catalog import ModelEntry, RouteEntry, Snapshot, TargetEntry
+from routing.catalog import RouteEntry, Snapshot, TargetEntry
 from routing.engine.plan import Attempt, Plan
 from routing.errors import GatewayError, invalid, model_not_found
 
 ROUTE_PREFIX = "route/"
-DEFAULT_OUTPUT_ESTIMATE = 512
 
 
 @dataclass(frozen=True)
@@ -61,13 +65,6 @@ def route_not_found(slug: str) -> GatewayError:
     return GatewayError(
         404, f"The route '{slug}' does not exist.", code="route_not_found", param="model"
     )
-
-
-def estimate_cost(model: ModelEntry, inp: PolicyInput, params: dict[str, Any]) -> Decimal | None:
-    output = inp.output_tokens or params.get("max_tokens") or DEFAULT_OUTPUT_ESTIMATE
-    if inp.output_tokens and params.get("max_tokens"):
-        output = min(inp.output_tokens, params["max_tokens"])
-    return model.estimate_cost(inp.input_tokens, output)
 
 
 def _pick(target: TargetEntry) -> tuple[str, dict[str, Any], tuple[str, ...]]:
@@ -125,7 +122,8 @@ def budget(route: RouteEntry, inp: PolicyInput, ctx: Context) -> Choice:
     fitting, notes = [], []
     for target in route.targets:
         model = ctx.snapshot.resolve(target.model)
-        cost = estimate_cost(model, inp, target.params) if model else None
+        attempt = Attempt(model, target.params) if model else None
+        cost = attempt.estimate_cost(inp.input_tokens, inp.output_tokens) if attempt else None
         if cost is None:
             notes.append(f"{target.model} unpriced")
         elif cost <= limit:
@@ -191,14 +189,130 @@ def ensemble(route: RouteEntry, inp: PolicyInput, ctx: Context) -> Choice:
     return Choice([_pick(t) for t in route.targets], "ensemble of " + ", ".join(names), extra)
 
 
-STRATEGIES: dict[str, Callable[[RouteEntry, PolicyInput, Context], Choice]] = {
-    "rules": rules,
-    "complexity": complexity,
-    "budget": budget,
-    "fallback": fallback,
-    "latency": latency,
-    "ensemble": ensemble,
+def rules_problems(targets: list[dict[str, Any]], where: str) -> list[str]:
+    problems, seen = [], set()
+    for i, t in enumerate(targets):
+        kind = (t.get("query_type") or "").strip().lower()
+        if kind in seen:
+            label = f"query type '{kind}'" if kind else "the default rule"
+            problems.append(
+                f"{where}.targets[{i}].query_type: overlaps an earlier rule for {label}"
+            )
+        seen.add(kind)
+    return problems
+
+
+def complexity_problems(targets: list[dict[str, Any]], where: str) -> list[str]:
+    problems, previous = [], 0.0
+    for i, t in enumerate(targets):
+        bound = t.get("max_score")
+        last = i == len(targets) - 1
+        if bound is None and not last:
+            problems.append(
+                f"{where}.targets[{i}].max_score: only the last band may be unbounded; "
+                "the targets after it are unreachable"
+            )
+        elif bound is not None and not (isinstance(bound, int | float) and previous < bound <= 1):
+            problems.append(
+                f"{where}.targets[{i}].max_score: must rise above {previous} and be at most 1"
+            )
+        elif bound is not None:
+            previous = bound
+    return problems
+
+
+def ensemble_problems(targets: list[dict[str, Any]], where: str) -> list[str]:
+    return [] if len(targets) >= 2 else [f"{where}.targets: an ensemble needs at least two models"]
+
+
+def no_problems(targets: list[dict[str, Any]], where: str) -> list[str]:
+    return []
+
+
+@dataclass(frozen=True)
+class Projection:
+    """How the cost calculator projects a route of this strategy over a workload."""
+
+    label: str  # the policy's name on the page, e.g. "Rule-based"
+    field_label: str  # the route picker's label
+    default_route: str
+    detail: str  # shown under the policy; may use {route} and {budget}
+    per_prompt: bool = False  # plan every sample prompt (their scores), not once per type
+    budget: bool = False  # plan with the workload's per-request budget
+    rejects: str = ""  # an error code that means "refused" (counted, not a problem)
+
+
+Choose = Callable[[RouteEntry, PolicyInput, Context], Choice]
+Problems = Callable[[list[dict[str, Any]], str], list[str]]
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One routing strategy: how it chooses, how its targets are validated, whether its
+    plan fans out (every attempt at once, no route fallbacks, no streaming), its label in
+    the admin and how the cost calculator projects it (None: not projected)."""
+
+    name: str
+    label: str
+    choose: Choose
+    problems: Problems = no_problems
+    fans_out: bool = False
+    projection: Projection | None = None
+
+
+STRATEGIES: dict[str, Strategy] = {
+    entry.name: entry
+    for entry in (
+        Strategy(
+            "rules",
+            "Rules by query type",
+            rules,
+            rules_problems,
+            projection=Projection(
+                "Rule-based", "Rule-based route", "by-type", "route/{route} by query type"
+            ),
+        ),
+        Strategy(
+            "complexity",
+            "Prompt complexity",
+            complexity,
+            complexity_problems,
+            projection=Projection(
+                "Complexity-based",
+                "Complexity route",
+                "auto",
+                "route/{route} on prompt complexity",
+                per_prompt=True,
+            ),
+        ),
+        Strategy(
+            "budget",
+            "Most capable within budget",
+            budget,
+            projection=Projection(
+                "Budget-based",
+                "Budget route",
+                "budget",
+                "route/{route}, ${budget} per request",
+                budget=True,
+                rejects="no_model_within_budget",
+            ),
+        ),
+        Strategy("fallback", "Fallback chain", fallback),
+        Strategy("latency", "Fastest (live latency)", latency),
+        Strategy("ensemble", "Ensemble (fan out)", ensemble, ensemble_problems, fans_out=True),
+    )
 }
+
+
+def choices() -> list[tuple[str, str]]:
+    """(name, label) of every strategy: the route model's choices."""
+    return [(entry.name, entry.label) for entry in STRATEGIES.values()]
+
+
+def projected() -> list[Strategy]:
+    """The strategies the cost calculator projects, in registry order."""
+    return [entry for entry in STRATEGIES.values() if entry.projection is not None]
 
 
 def allowed_regions(route_regions: frozenset[str], key_regions: frozenset[str]) -> frozenset[str]:
@@ -214,7 +328,7 @@ def _attempts(
     for model_id, params, rule_fallbacks in choice.picks:
         ordered.append((model_id, params))
         ordered += [(name, {}) for name in rule_fallbacks]
-    if route is not None and route.strategy != "ensemble":
+    if route is not None and not STRATEGIES[route.strategy].fans_out:
         ordered += [(name, {}) for name in route.fallbacks]
     attempts, excluded, seen = [], [], set()
     for name, params in ordered:
@@ -239,7 +353,8 @@ def plan_route(slug: str, inp: PolicyInput, ctx: Context) -> Plan:
         raise GatewayError(
             503, f"Route '{slug}' has no targets.", "service_unavailable", "no_available_model"
         )
-    choice = STRATEGIES[route.strategy](route, inp, ctx)
+    strategy = STRATEGIES[route.strategy]
+    choice = strategy.choose(route, inp, ctx)
     regions = allowed_regions(route.allowed_regions, inp.allowed_regions)
     attempts, excluded = _attempts(choice, route, ctx.snapshot, regions)
     reason = choice.reason + (f" [excluded: {'; '.join(excluded)}]" if excluded else "")
@@ -256,6 +371,7 @@ def plan_route(slug: str, inp: PolicyInput, ctx: Context) -> Plan:
         reason=reason,
         strategy=route.strategy,
         extra=choice.extra,
+        fans_out=strategy.fans_out,
         first_token_timeout=route.first_token_timeout,
     )
 

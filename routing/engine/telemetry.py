@@ -14,7 +14,7 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
-from routing.engine.context import CallContext
+from routing.engine.context import CallContext, usage_row
 from routing.transport import records
 from routing.transport.gather import Gatherer
 
@@ -151,7 +151,7 @@ atexit.register(request_log.flush)
 def finished(ctx: CallContext) -> None:
     """Record, count and log one finished request (off the latency path: no I/O here; the
     record is written and the log line emitted by background threads)."""
-    record = ctx.record()
+    record = usage_row(ctx)
     records.submit(record)
     _observe(ctx, record)
     if log.isEnabledFor(logging.INFO):

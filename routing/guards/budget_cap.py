@@ -38,24 +38,12 @@ class Ask:
     floor_usd: Decimal  # a minimal answer
 
 
-def _output(attempt: Any, output: int) -> int:
-    limit = attempt.params.get("max_tokens")
-    return min(output, limit) if limit else output
-
-
-def _priciest(chosen: Plan, input_tokens: int, output: int) -> Decimal | None:
-    costs = [a.model.estimate_cost(input_tokens, _output(a, output)) for a in chosen.attempts]
-    if not costs or any(c is None for c in costs):
-        return None
-    return max(c for c in costs if c is not None)
-
-
 def ask(chosen: Plan, inp: PolicyInput) -> Ask | None:
     """What to reserve for this plan; None when a model has no price (the guard refuses)."""
     input_tokens = math.ceil(inp.input_tokens * INPUT_MARGIN) + INPUT_SLACK
     wanted = inp.output_tokens or settings.SWITCHYARD_BUDGET_MAX_TOKENS
-    wanted_usd = _priciest(chosen, input_tokens, wanted)
-    floor_usd = _priciest(chosen, input_tokens, min(wanted, settings.SWITCHYARD_BUDGET_MIN_TOKENS))
+    wanted_usd = chosen.worst_cost(input_tokens, wanted)
+    floor_usd = chosen.worst_cost(input_tokens, min(wanted, settings.SWITCHYARD_BUDGET_MIN_TOKENS))
     if wanted_usd is None or floor_usd is None:
         return None
     return Ask(input_tokens, wanted, inp.output_tokens, wanted_usd, floor_usd)

@@ -21,7 +21,6 @@ from django.conf import settings
 
 from routing.catalog import Snapshot
 from routing.catalog.pricing import TokenUsage
-from routing.engine.context import CallContext
 from routing.guards.state import get_state
 from routing.providers import Chunk
 from routing.schemas import ChatRequest
@@ -31,8 +30,10 @@ IGNORED = {"stream", "stream_options", "user", "metadata"}
 CACHEABLE_FINISH = {"stop", "tool_calls", "length"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Cached:
+    """A cache hit: the stored answer, the model that gave it, its usage and what it cost."""
+
     body: dict[str, Any]
     model: str
     usage: TokenUsage
@@ -75,15 +76,15 @@ async def lookup(key: str) -> Cached | None:
     return Cached(data["body"], data["model"], TokenUsage(**data["usage"]), cost)
 
 
-async def store(key: str, ttl: int, body: dict[str, Any], ctx: CallContext) -> None:
-    finishes = {c.get("finish_reason") for c in body.get("choices") or ()}
-    if ttl <= 0 or ctx.model is None or not finishes <= CACHEABLE_FINISH:
+async def store(key: str, ttl: int, entry: Cached) -> None:
+    """Keep a finished answer for `ttl` seconds (never an error or a truncated answer)."""
+    finishes = {c.get("finish_reason") for c in entry.body.get("choices") or ()}
+    if ttl <= 0 or not finishes <= CACHEABLE_FINISH:
         return
-    cost = ctx.cost()
-    usage = ctx.usage
+    cost, usage = entry.cost, entry.usage
     payload = {
-        "body": body,
-        "model": ctx.model.id,
+        "body": entry.body,
+        "model": entry.model,
         "cost": str(cost) if cost is not None else None,
         "usage": {
             "input_tokens": usage.input_tokens,
@@ -97,12 +98,14 @@ async def store(key: str, ttl: int, body: dict[str, Any], ctx: CallContext) -> N
         log.warning("response cache unavailable; answer not stored")
 
 
-def completion_from_stream(ctx: CallContext, text: str, finish: str) -> dict[str, Any]:
+def completion_from_stream(
+    request_id: str, model: str, usage: TokenUsage, text: str, finish: str
+) -> dict[str, Any]:
     return {
-        "id": f"chatcmpl-{ctx.request_id}",
+        "id": f"chatcmpl-{request_id}",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": ctx.model.id if ctx.model else "",
+        "model": model,
         "choices": [
             {
                 "index": 0,
@@ -111,7 +114,7 @@ def completion_from_stream(ctx: CallContext, text: str, finish: str) -> dict[str
                 "finish_reason": finish,
             }
         ],
-        "usage": ctx.usage.to_openai(),
+        "usage": usage.to_openai(),
     }
 
 

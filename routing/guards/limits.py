@@ -12,14 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.db import DatabaseError
 
 from routing.catalog import KeyEntry, ModelEntry
-from routing.engine.context import CallContext
+from routing.catalog.pricing import TokenUsage
 from routing.errors import GatewayError
 from routing.guards.state import MISSING, Take, get_state
 
@@ -28,13 +29,16 @@ MONTH_TTL = 40 * 24 * 3600.0
 MICRO = Decimal(1_000_000)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Reservation:
+    """What `admit` took for a request (settled later) and the rate-limit headers it earned."""
+
     key: KeyEntry | None = None
     tokens_key: str = ""
     tokens: int = 0
     budget_key: str = ""
     micro_usd: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _window() -> tuple[int, float]:
@@ -79,17 +83,11 @@ def _rate_limited(kind: str, limit: int, reset: float, headers: dict[str, str]) 
 
 
 def _month_spent_micro(key_id: int, month_start: dt.datetime) -> int:
-    from django.db.models import Sum
-
-    from routing.models import UsageRecord
     from routing.transport.records import drop_broken_connection
+    from usage.records import spent_since
 
     drop_broken_connection()
-
-    total = UsageRecord.objects.filter(api_key_id=key_id, created_at__gte=month_start).aggregate(
-        total=Sum("cost_usd")
-    )["total"]
-    return int((total or Decimal(0)) * MICRO)
+    return int(spent_since(key_id, month_start) * MICRO)
 
 
 async def _load_budget(name: str, key: KeyEntry) -> None:
@@ -101,16 +99,18 @@ async def _load_budget(name: str, key: KeyEntry) -> None:
     await get_state().init_if_missing(name, spent, MONTH_TTL)
 
 
-def _unpriced(ctx: CallContext) -> GatewayError:
+def _unpriced(requested_model: str) -> GatewayError:
     return GatewayError(
         400,
-        f"{ctx.requested_model} has no known price, so it cannot be used with a budgeted key.",
+        f"{requested_model} has no known price, so it cannot be used with a budgeted key.",
         code="price_unknown",
         param="model",
     )
 
 
-def _over_budget(key: KeyEntry, estimate: Decimal, spent: int) -> GatewayError:
+def _over_budget(
+    key: KeyEntry, estimate: Decimal, spent: int, headers: dict[str, str]
+) -> GatewayError:
     left = max(0, int(key.budget_usd * MICRO) - spent) / 1e6  # type: ignore[operator]
     return GatewayError(
         429,
@@ -118,6 +118,7 @@ def _over_budget(key: KeyEntry, estimate: Decimal, spent: int) -> GatewayError:
         f"this request (estimated ${estimate:.6f}, ${left:.6f} left).",
         "insufficient_quota",
         "budget_exceeded",
+        headers=dict(headers),
     )
 
 
@@ -151,15 +152,15 @@ async def _take_all(
 
 
 async def _admit(
-    ctx: CallContext,
     key: KeyEntry,
     tokens: int,
     estimate: Decimal | None,
+    model: str,
     count_only: bool,
     floor: Decimal | None = None,
 ) -> Reservation:
     if key.budget_usd is not None and estimate is None and not count_only:
-        raise _unpriced(ctx)
+        raise _unpriced(model)
     window, reset = _window()
     micro = math.ceil(estimate * MICRO) if estimate is not None else 0
     floor_micro = math.ceil(floor * MICRO) if floor is not None else 0
@@ -167,14 +168,15 @@ async def _admit(
     if not takes:
         return Reservation(key=key)
     failed, counts, taken = await _take_all(takes, key)
+    headers: dict[str, str] = {}
     for (kind, take), used in zip(takes, counts, strict=False):
         if kind != "budget":
-            ctx.limit_headers.update(_limit_headers(kind, take.limit, used, reset))
+            headers.update(_limit_headers(kind, take.limit, used, reset))
     if failed:
         kind, take = takes[failed - 1]
         if kind == "budget":
-            raise _over_budget(key, (floor or estimate) or Decimal(0), counts[failed - 1])
-        raise _rate_limited(kind, take.limit, reset, ctx.limit_headers)
+            raise _over_budget(key, (floor or estimate) or Decimal(0), counts[failed - 1], headers)
+        raise _rate_limited(kind, take.limit, reset, headers)
     found = {kind: (take, amount) for (kind, take), amount in zip(takes, taken)}
     return Reservation(
         key=key,
@@ -182,26 +184,27 @@ async def _admit(
         tokens=tokens if "tokens" in found else 0,
         budget_key=found["budget"][0].key if "budget" in found else "",
         micro_usd=found["budget"][1] if "budget" in found else 0,
+        headers=headers,
     )
 
 
 async def admit(
-    ctx: CallContext,
     key: KeyEntry | None,
     tokens: int,
     estimate: Decimal | None,
+    model: str = "",
     count_only: bool = False,
     floor: Decimal | None = None,
 ) -> Reservation:
-    """Count this request against the key's limits, all or nothing, in one round trip;
-    raises 429 when over. `count_only` (cache hits) counts the request but reserves no tokens
-    or budget. `floor`: the budget may reserve less than `estimate`, down to this (the
-    reservation's `micro_usd` says how much it got; routing/guards/budget_cap.py caps the
-    answer to it)."""
+    """Count this request (for `model`, as asked) against the key's limits, all or nothing,
+    in one round trip; raises 429 when over. `count_only` (cache hits) counts the request
+    but reserves no tokens or budget. `floor`: the budget may reserve less than `estimate`,
+    down to this (the reservation's `micro_usd` says how much it got;
+    routing/guards/budget_cap.py caps the answer to it)."""
     if key is None:
         return Reservation(key=key)
     try:
-        return await _admit(ctx, key, tokens, estimate, count_only, floor)
+        return await _admit(key, tokens, estimate, model, count_only, floor)
     except (ConnectionError, OSError, TimeoutError, DatabaseError) as exc:
         raise _unavailable(exc) from None
     except GatewayError:
@@ -212,21 +215,28 @@ async def admit(
         raise
 
 
-async def settle(reservation: Reservation, ctx: CallContext) -> None:
-    """Replace the reservation by what the call really used (one round trip)."""
+SETTLE_DEFERRED = {"x-switchyard-settle": "deferred"}
+
+
+async def settle(
+    reservation: Reservation, used: TokenUsage, cost: Callable[[], Decimal | None]
+) -> dict[str, str]:
+    """Replace the reservation by what the call really used (one round trip); the headers
+    to add to the answer (the settlement deferred when the shared state is away)."""
     changes: list[tuple[str, int]] = []
     if reservation.tokens_key:
-        used = ctx.usage.input_tokens + ctx.usage.output_tokens
-        changes.append((reservation.tokens_key, used - reservation.tokens))
+        tokens = used.input_tokens + used.output_tokens
+        changes.append((reservation.tokens_key, tokens - reservation.tokens))
     if reservation.budget_key:
-        cost = ctx.cost() or Decimal(0)
-        changes.append((reservation.budget_key, math.ceil(cost * MICRO) - reservation.micro_usd))
+        spent = cost() or Decimal(0)
+        changes.append((reservation.budget_key, math.ceil(spent * MICRO) - reservation.micro_usd))
     if not changes:
-        return
+        return {}
     try:
         await get_state().adjust_existing(changes)
     except Exception:  # noqa: BLE001 - the usage record still has the truth; counters rebuild
-        ctx.limit_headers["x-switchyard-settle"] = "deferred"
+        return SETTLE_DEFERRED
+    return {}
 
 
 async def provider_slot(model: ModelEntry, tokens: int = 0) -> bool:

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from routing.catalog.pricing import estimate_tokens
 from routing.catalog.seed import SIM_MODELS
 
 LABEL = "*Simulated answer: Switchyard's built-in simulator wrote this, no model was called.*"
@@ -65,7 +66,7 @@ def _prompt(body: dict[str, Any]) -> str:
 
 
 def _usage(body: dict[str, Any], completion: int) -> dict[str, int]:
-    prompt_tokens = max(1, len(orjson.dumps(body.get("messages") or [])) // 4)
+    prompt_tokens = estimate_tokens(len(orjson.dumps(body.get("messages") or [])))
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion,

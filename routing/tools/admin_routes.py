@@ -15,10 +15,11 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
 from routing import catalog
+from routing.catalog.pricing import estimate_tokens
 from routing.catalog.routetable import TARGET_FIELDS, CatalogIndex, route_problems
-from routing.engine import latency
-from routing.engine.gateway import score_prompt
-from routing.engine.policies import PolicyInput, plan_for
+from routing.engine.live import plan_live, score_prompt
+from routing.engine.plan import DEFAULT_OUTPUT_ESTIMATE as DEFAULT_OUTPUT
+from routing.engine.policies import PolicyInput
 from routing.errors import GatewayError
 from routing.models import Route, RouteTarget
 from routing.tools.prompt_files import MAX_UPLOAD_BYTES, UploadError, parse_upload
@@ -72,11 +73,11 @@ def dry_run(route: Route, data: dict[str, Any]) -> dict[str, Any]:
         prompt=prompt,
         query_type=(data.get("query_type") or "").lower(),
         max_cost_usd=data.get("max_cost_usd"),
-        input_tokens=max(1, len(prompt) // 4),
+        input_tokens=estimate_tokens(len(prompt)),
         output_tokens=data.get("max_tokens"),
     )
     try:
-        plan = plan_for(inp, snapshot, latency.snapshot(), score_prompt)
+        plan = plan_live(inp, snapshot)
     except GatewayError as err:
         return {"error": err.message}
     attempts = [
@@ -85,7 +86,9 @@ def dry_run(route: Route, data: dict[str, Any]) -> dict[str, Any]:
             "params": a.params,
             "configured": a.model.provider.configured,
             "reason": a.model.provider.reason,
-            "estimate": a.model.estimate_cost(inp.input_tokens, inp.output_tokens or 512),
+            "estimate": a.model.estimate_cost(
+                inp.input_tokens, inp.output_tokens or DEFAULT_OUTPUT
+            ),
         }
         for a in plan.attempts
     ]
@@ -142,7 +145,7 @@ def calibration_scores(route: Route, days: int, sample: Any) -> list[float]:
 
     from django.utils import timezone
 
-    from routing.models import UsageRecord
+    from usage.records import complexity_scores
 
     if sample:
         if sample.size > MAX_UPLOAD_BYTES:
@@ -153,10 +156,7 @@ def calibration_scores(route: Route, days: int, sample: Any) -> list[float]:
             raise ValidationError(f"The sample: {exc}") from None
         return [score_prompt(route.estimator, prompt).value for _, prompt in rows]
     since = timezone.now() - timedelta(days=days)
-    scores = UsageRecord.objects.filter(
-        route=route.slug, created_at__gte=since, complexity_score__isnull=False
-    ).values_list("complexity_score", flat=True)
-    return cast("list[float]", list(scores))  # isnull=False: no None
+    return complexity_scores(route.slug, since)
 
 
 def calibration_rows(
@@ -222,7 +222,7 @@ class RouteAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/routing/route/dry_run.html", context)
 
     def calibrate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        route = get_object_or_404(Route, pk=pk, strategy=Route.Strategy.COMPLEXITY)
+        route = get_object_or_404(Route, pk=pk, strategy="complexity")
         targets = list(route.targets.order_by("position", "id"))
         form = CalibrateForm(request.POST or None, request.FILES or None, targets=len(targets))
         result = None

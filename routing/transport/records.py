@@ -73,7 +73,7 @@ def _insert_plan(vendor: str) -> tuple[str, list[Column]]:
     `convert`, the field's own preparation (or, for JSON on SQLite, the same JSON faster)."""
     from django.db import models
 
-    from routing.models import UsageRecord
+    from usage.models import UsageRecord
 
     def as_is(f: Any) -> frozenset[type]:
         if isinstance(f, models.BooleanField):
@@ -117,7 +117,7 @@ def _preparing_wrapper() -> tuple[Any, Callable[[], Any]]:
 def _stamper(db: Any) -> Callable[[], Any]:
     """`created_at` = now, prepared: the cheapest of three ways that gives what the field
     gives on this database (checked here on a sample, once per process)."""
-    from routing.models import UsageRecord
+    from usage.models import UsageRecord
 
     field = UsageRecord._meta.get_field("created_at")
     sample = timezone.now()

@@ -12,8 +12,9 @@ import pytest
 
 from batch.inputs import read_input
 from batch.runner import BatchRunner, Options
-from routing.models import Route, RouteTarget, UsageRecord
+from routing.models import Route, RouteTarget
 from routing.transport import records
+from usage.models import UsageRecord
 
 GPT = "fakeai/gpt-4o"
 MINI = "fakeai/gpt-4o-mini"

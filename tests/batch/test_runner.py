@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from batch.runner import Options
-from routing.models import UsageRecord
 from tests.batch.conftest import (
     GPT,
     MINI,
@@ -21,6 +20,7 @@ from tests.batch.conftest import (
     write_jsonl,
 )
 from tests.fake_upstream import FakeUpstream, Fault
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.usefixtures("providers", "fast_timeouts")
 

@@ -128,7 +128,7 @@ def test_unpriced_model_is_flagged_not_zero(env: Env, snapshot) -> None:  # type
         "targets": [{"model": "acme/unpriced", "query_type": ""}],
     }
     odd = Env(build_snapshot([route]), env.prompts, env.day)
-    result = project(single(1_000, 500, 200, rules_route="odd"), odd)
+    result = project(single(1_000, 500, 200, routes={"rules": "odd"}), odd)
     rules = policy(result, "rules")
     assert rules.unpriced_requests == D(1_000)
     assert rules.monthly == 0
@@ -154,7 +154,7 @@ def test_rules_route_without_default_refuses_unknown_types(env: Env) -> None:
         "targets": [{"model": "openai/gpt-4o", "query_type": "faq"}],
     }
     strict = Env(build_snapshot([route]), env.prompts, env.day)
-    result = project(single(1_000, 500, 200, name="poetry", rules_route="strict"), strict)
+    result = project(single(1_000, 500, 200, name="poetry", routes={"rules": "strict"}), strict)
     rules = policy(result, "rules")
     assert rules.rejected == D(1_000) and rules.monthly == 0
     assert "poetry" in rules.extra["refusals"][0]

@@ -14,8 +14,8 @@ from django.test import Client
 from django.utils import timezone
 
 from costcalc.models import PromptSet
-from routing.models import UsageRecord
 from routing.tools.prompt_files import MAX_UPLOAD_BYTES
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.usefixtures("catalog_db")
 

@@ -9,11 +9,12 @@ import httpx
 import pytest
 
 from playground.models import Run
-from routing.models import Provider, UsageRecord
+from routing.models import Provider
 from routing.transport import records
 from tests.conftest import LiveServer
 from tests.fake_upstream import FakeUpstream, Fault
 from tests.playground.conftest import Page, partials
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.usefixtures("providers")
 

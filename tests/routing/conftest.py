@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from routing.models import UsageRecord
 from routing.transport import records
 from tests.conftest import FAKE_SECRET, LiveServer
+from usage.models import UsageRecord
 
 ENVELOPE_KEYS = {"message", "type", "code", "param"}
 

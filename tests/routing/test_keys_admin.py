@@ -18,7 +18,7 @@ ADMIN_PAGES = [
     "/admin/",
     "/admin/routing/provider/",
     "/admin/routing/apikey/",
-    "/admin/routing/usagerecord/",
+    "/admin/usage/usagerecord/",
 ]
 
 

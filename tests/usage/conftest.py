@@ -27,7 +27,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from routing.models import ApiKey, UsageRecord
+from routing.models import ApiKey
+from usage.models import UsageRecord
 from usage.reports import DateRange
 
 D1, D2, D3 = dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 3)

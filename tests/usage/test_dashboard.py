@@ -15,8 +15,8 @@ from django.db import connections
 from django.test import AsyncClient, Client
 from django.utils import timezone
 
-from routing.models import UsageRecord
 from usage import export
+from usage.models import UsageRecord
 from usage.reports import DateRange
 
 from .conftest import D1, D2, D3, DEEPSEEK, GPT, at, failed, ok, record

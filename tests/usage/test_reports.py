@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from routing.models import UsageRecord
 from usage import charts, reports
+from usage.models import UsageRecord
 from usage.reports import DIRECT, NO_KEY, NO_MODEL, DateRange, Percentiles, Spend
 
 from .conftest import D1, D2, D3, DEEPSEEK, GPT, RANGE, UNPRICED, failed, ok, record

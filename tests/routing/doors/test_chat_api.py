@@ -11,11 +11,11 @@ import openai
 import pytest
 
 from routing.doors.openai_chat import sse
-from routing.models import UsageRecord
 from routing.providers import Chunk
 from routing.transport import records
 from tests.conftest import FAKE_SECRET
 from tests.fake_upstream import FakeUpstream
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.usefixtures("providers")
 

@@ -8,7 +8,7 @@ import pytest
 
 from routing.catalog import ModelEntry, ProviderEntry, RouteEntry, Snapshot, TargetEntry
 from routing.complexity import ComplexityScore
-from routing.engine.gateway import score_prompt
+from routing.engine.live import score_prompt
 from routing.engine.policies import LatencyStats, PolicyInput, plan_for
 from routing.errors import GatewayError
 

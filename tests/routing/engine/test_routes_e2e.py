@@ -9,10 +9,11 @@ import httpx
 import openai
 import pytest
 
-from routing.models import Model, Provider, Route, RouteTarget, UsageRecord
+from routing.models import Model, Provider, Route, RouteTarget
 from routing.transport import records
 from tests.conftest import FAKE_SECRET, LiveServer, free_port
 from tests.fake_upstream import FakeUpstream, Fault
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.usefixtures("providers", "fast_timeouts")
 PRIMARY, BACKUP = "fakeai/gpt-4o", "fakeai/gpt-4o-mini"

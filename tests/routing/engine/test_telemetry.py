@@ -16,11 +16,11 @@ from django.test import AsyncRequestFactory
 
 from routing.doors.middleware import RequestIdMiddleware
 from routing.engine import telemetry
-from routing.models import UsageRecord
 from routing.transport import records
 from routing.transport.logs import BackgroundStreamHandler, JsonFormatter
 from tests.conftest import LiveServer
 from tests.fake_upstream import FakeUpstream, Fault
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.usefixtures("providers")
 

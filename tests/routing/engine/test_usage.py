@@ -11,11 +11,11 @@ import httpx
 import openai
 import pytest
 
-from routing.models import UsageRecord
 from routing.transport import records
 from tests.conftest import LiveServer
 from tests.fake_upstream import FakeUpstream
 from tests.routing.conftest import last_record
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.usefixtures("providers")
 

@@ -12,10 +12,11 @@ import openai
 import pytest
 from django.core.management import call_command
 
-from routing.models import ApiKey, Model, Provider, Route, RouteTarget, UsageRecord
+from routing.models import ApiKey, Model, Provider, Route, RouteTarget
 from routing.transport import records
 from tests.conftest import LiveServer
 from tests.fake_upstream import FakeUpstream, Fault
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.usefixtures("providers")
 MESSAGES = [{"role": "user", "content": "hello cache"}]

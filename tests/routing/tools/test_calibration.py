@@ -11,9 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from django.test import Client
 
-from routing.models import Route, RouteTarget, UsageRecord
+from routing.models import Route, RouteTarget
 from routing.tools.calibration import achieved_shares, thresholds
 from routing.transport import records
+from usage.models import UsageRecord
 
 
 def test_thresholds_hit_the_requested_shares() -> None:
