@@ -23,8 +23,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from batch.models import BatchJob
 from playground.models import Run
-from routing.models import ApiKey, Model, UsageRecord
+from routing.models import ApiKey, Model
 from tests.conftest import LiveServer
+from usage.models import UsageRecord
 
 PASSWORD = "correct horse battery"
 PROMPTS_CSV = b"prompt\nWhat is 2 + 2?\nWrite a haiku about routers.\n"

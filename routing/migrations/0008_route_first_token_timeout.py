@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('routing', '0005_config_version'),
+        ('routing', '0007_config_version'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('routing', '0004_complexity_score'),
+        ('routing', '0006_route_strategy_choices'),
     ]
 
     operations = [
