@@ -17,6 +17,13 @@ from typing import Any
 import orjson
 
 CHAT_URL = "/v1/chat/completions"
+EMBEDDINGS_URL = "/v1/embeddings"
+RESPONSES_URL = "/v1/responses"
+URLS = (
+    CHAT_URL,
+    EMBEDDINGS_URL,
+    RESPONSES_URL,
+)  # the endpoints a batch line may call (batch/endpoints.py)
 JSONL_SUFFIXES = {".jsonl", ".json", ".ndjson"}
 BINARY_MAGIC = (b"%PDF", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b")
 
@@ -40,6 +47,7 @@ class Item:
     body: dict[str, Any] | None = None
     error: LineError | None = None
     duplicate: bool = False
+    url: str = CHAT_URL
 
     @property
     def key(self) -> tuple[str, bool]:
@@ -158,17 +166,17 @@ def _jsonl_item(line: str, number: int) -> Item:
     problem = _request_problem(data)
     if problem:
         return Item(custom_id, number, error=_bad(number, problem))
-    return Item(custom_id, number, body=data["body"])
+    return Item(custom_id, number, body=data["body"], url=data.get("url", CHAT_URL))
 
 
 def _request_problem(data: dict[str, Any]) -> str:
     method, url = data.get("method", "POST"), data.get("url", CHAT_URL)
     if str(method).upper() != "POST":
         return f"method must be POST, not {method!r}"
-    if url != CHAT_URL:
-        return f"url must be {CHAT_URL!r}, not {url!r} (Switchyard batches chat completions)"
+    if url not in URLS:
+        return f"url must be one of {', '.join(URLS)}, not {url!r}"
     if not isinstance(data.get("body"), dict):
-        return "'body' must be a JSON object (the chat completion request)"
+        return "'body' must be a JSON object (the request)"
     return ""
 
 

@@ -1,7 +1,9 @@
-"""A batch job uploaded in the browser and run by `manage.py batch worker`."""
+"""Batch jobs (uploaded in the browser or made through the OpenAI Batch API) run by
+`manage.py batch worker`, and the Files API's files."""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,54 @@ def batch_dir() -> Path:
     path = Path(settings.VAR_DIR) / "batch"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def public_id(prefix: str) -> str:
+    return prefix + secrets.token_hex(12)
+
+
+class File(models.Model):
+    """A file of the OpenAI Files API (/v1/files): a batch input, or a batch's output or
+    error file; visible only to the API key that owns it."""
+
+    class Purpose(models.TextChoices):
+        BATCH = "batch", "Batch input"
+        BATCH_OUTPUT = "batch_output", "Batch output"
+
+    public_id = models.CharField(max_length=40, unique=True)
+    api_key = models.ForeignKey("routing.ApiKey", on_delete=models.CASCADE, related_name="files")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    filename = models.CharField(max_length=200)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    path = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.filename}"
+
+    @classmethod
+    def store(cls, key_id: int, purpose: str, filename: str, data: bytes) -> File:
+        """Write the bytes under VAR_DIR/batch/files and record the file."""
+        ident = public_id("file-")
+        folder = batch_dir() / "files"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{ident}.jsonl"
+        path.write_bytes(data)
+        return cls.objects.create(
+            public_id=ident,
+            api_key_id=key_id,
+            purpose=purpose,
+            filename=filename[:200],
+            size_bytes=len(data),
+            path=str(path),
+        )
+
+    def remove(self) -> None:
+        Path(self.path).unlink(missing_ok=True)
+        self.delete()
 
 
 class BatchJob(models.Model):
@@ -46,6 +96,23 @@ class BatchJob(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The OpenAI Batch API's side of a job (empty for jobs uploaded in the browser).
+    public_id = models.CharField(max_length=40, unique=True, null=True, blank=True)
+    api_key = models.ForeignKey(
+        "routing.ApiKey", null=True, blank=True, on_delete=models.CASCADE, related_name="batches"
+    )
+    endpoint = models.CharField(max_length=60, blank=True)
+    completion_window = models.CharField(max_length=20, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    input_file = models.ForeignKey(
+        File, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    output_file = models.ForeignKey(
+        File, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    error_file = models.ForeignKey(
+        File, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,4 +1,5 @@
-"""Run a batch: every line through `gateway.complete`, bounded concurrency, a spend ceiling.
+"""Run a batch: every line through its endpoint (batch/endpoints.py), bounded concurrency, a
+spend ceiling.
 
 The launcher takes items in input order, keeps at most `concurrency` requests in flight and,
 with `max_total_usd`, reserves each request's estimated cost before it starts: a request
@@ -19,17 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from pydantic import ValidationError
 
-from batch import output
+from batch import endpoints, output
 from batch.inputs import Item, LineError
 from batch.summary import Outcome, Tally
 from routing import catalog
-from routing.engine import gateway, policies
+from routing.engine import policies
 from routing.engine.context import CallContext
-from routing.engine.live import plan_live
 from routing.errors import GatewayError
-from routing.schemas import ChatRequest, validation_error
 from routing.transport import records
 
 log = logging.getLogger("switchyard.batch")
@@ -44,6 +42,8 @@ class Options:
     budget_per_request: Decimal | None = None
     max_total_usd: Decimal | None = None
     concurrency: int = 8
+    endpoint: str = ""  # the Batch API's endpoint: every line must call it ("" = any)
+    api_key_id: int | None = None  # the Batch API's key: records, limits and budget are its
 
     def as_json(self) -> dict[str, Any]:
         def text(value: Decimal | None) -> str | None:
@@ -54,6 +54,8 @@ class Options:
             "budget_per_request": text(self.budget_per_request),
             "max_total_usd": text(self.max_total_usd),
             "concurrency": self.concurrency,
+            "endpoint": self.endpoint,
+            "api_key_id": self.api_key_id,
         }
 
     @classmethod
@@ -66,6 +68,8 @@ class Options:
             budget_per_request=dec(data.get("budget_per_request")),
             max_total_usd=dec(data.get("max_total_usd")),
             concurrency=int(data.get("concurrency") or 8),
+            endpoint=data.get("endpoint") or "",
+            api_key_id=data.get("api_key_id"),
         )
 
 
@@ -87,33 +91,33 @@ def request_body(body: dict[str, Any], options: Options) -> dict[str, Any]:
     return body
 
 
-def prepare(item: Item, options: Options) -> ChatRequest | LineError | GatewayError:
+def prepare(item: Item, options: Options) -> endpoints.Request | LineError | GatewayError:
     if item.error is not None or item.body is None:
         return item.error or LineError("invalid_request", "No request body.")
+    if options.endpoint and item.url != options.endpoint:
+        message = f"Line {item.line}: url {item.url!r} is not this batch's {options.endpoint!r}."
+        return LineError("invalid_request", message)
     try:
-        return ChatRequest.model_validate(request_body(item.body, options))
-    except ValidationError as exc:
-        return validation_error(exc)
+        return endpoints.validate(item.url, request_body(item.body, options))
+    except GatewayError as err:
+        return err
 
 
-def new_context(chat: ChatRequest) -> CallContext:
-    query_type = (chat.metadata or {}).get("query_type")
-    return CallContext(
-        requested_model=chat.model,
-        source="batch",
-        query_type=query_type if isinstance(query_type, str) else "",
-    )
+def new_context(chat: endpoints.Request, options: Options | None = None) -> CallContext:
+    return endpoints.context(chat, options.api_key_id if options else None)
 
 
-def estimate(chat: ChatRequest, snapshot: catalog.Snapshot) -> Decimal | None:
-    """Worst-case estimated cost of this request's plan (0 when it cannot be planned)."""
-    inp = gateway.policy_input(chat, new_context(chat))
-    try:
-        plan = plan_live(inp, snapshot)
-    except GatewayError:
-        return Decimal(0)  # it will fail without calling a model
-    worst = plan.worst_cost(inp.input_tokens, inp.output_tokens)
+def estimate(chat: endpoints.Request, snapshot: catalog.Snapshot) -> Decimal | None:
+    """Worst-case estimated cost of this request's plan, with a margin (token estimates are
+    rough)."""
+    worst = endpoints.estimate(chat, snapshot)
     return None if worst is None else worst * RESERVE_MARGIN
+
+
+def _key(snapshot: catalog.Snapshot, key_id: int | None) -> catalog.KeyEntry | None:
+    if key_id is None:
+        return None
+    return next((k for k in snapshot.keys.values() if k.id == key_id), None)
 
 
 def _record_outcomes(request_ids: list[str]) -> dict[str, Outcome]:
@@ -205,13 +209,13 @@ class BatchRunner:
             if self._stopping:
                 return
             prepared = prepare(item, self.options)
-            if not isinstance(prepared, ChatRequest):
+            if isinstance(prepared, LineError | GatewayError):
                 self._write_failure(item, prepared)
                 continue
             if not await self._launch(item, prepared):
                 return
 
-    async def _launch(self, item: Item, chat: ChatRequest) -> bool:
+    async def _launch(self, item: Item, chat: endpoints.Request) -> bool:
         while len(self._inflight) >= self.options.concurrency and not self._stopping:
             await self._wait_change()
         if self._stopping:
@@ -236,7 +240,7 @@ class BatchRunner:
         await self._wake.wait()
 
     async def _reserve(
-        self, item: Item, chat: ChatRequest, snapshot: catalog.Snapshot
+        self, item: Item, chat: endpoints.Request, snapshot: catalog.Snapshot
     ) -> Decimal | None:
         """The amount held for this request, or None when it must not start."""
         ceiling = self.options.max_total_usd
@@ -256,11 +260,16 @@ class BatchRunner:
         return cost
 
     async def _one(
-        self, item: Item, chat: ChatRequest, snapshot: catalog.Snapshot, reserved: Decimal
+        self,
+        item: Item,
+        chat: endpoints.Request,
+        snapshot: catalog.Snapshot,
+        reserved: Decimal,
     ) -> None:
-        ctx = new_context(chat)
+        ctx = new_context(chat, self.options)
         try:
-            completion = await gateway.complete(chat, snapshot, ctx)
+            key = _key(snapshot, self.options.api_key_id)
+            completion = await endpoints.complete(chat, snapshot, ctx, key)
         except GatewayError as err:
             line = output.gateway_error_line(item.custom_id, ctx.request_id, err)
             outcome = Outcome(False, cost=ctx.cost(), reason=err.code or err.type)

@@ -30,7 +30,7 @@ def index(request: HttpRequest) -> HttpResponse:
             upload.name, form.data_bytes, form.options().as_json(), request.user
         )
         return redirect("batch:job", pk=job.pk)
-    jobs = BatchJob.objects.all()[:RECENT]
+    jobs = BatchJob.objects.select_related("api_key")[:RECENT]
     status = 400 if form.errors else 200
     return render(request, "batch/index.html", {"form": form, "jobs": jobs}, status=status)
 

@@ -16,6 +16,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
+from batch import api
 from batch.inputs import InputRefused, read_input
 from batch.models import BatchJob
 from batch.runner import BatchRunner, Options, supervise
@@ -123,6 +124,8 @@ class Worker:
         write_json(Path(job.summary_path), summary)
         await sync_to_async(save_counters)(job, runner)
         reason = runner.stop_reason
+        if final_status(reason) != Status.QUEUED:
+            await sync_to_async(api.finalize)(job)  # files first: then the status says done
         await sync_to_async(finish)(job, final_status(reason), reason)
 
     async def _tick(self, job: BatchJob, runner: BatchRunner) -> None:

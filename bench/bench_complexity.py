@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/bench_complexity.py [--iterations N]
 
-Prints p50/p99 per decision for a short prompt and two ~2,000-token prompts (one ending
-in multiple-choice answers, scored by the learned model's ``mc`` part, and one free-form,
-scored by its word-problem ``free`` part), for the heuristic and learned estimators, and
+Prints p50/p99 per decision for a short prompt and three ~2,000-token prompts (one ending
+in multiple-choice answers, scored by the learned model's ``mc`` part, one of word problems,
+GSM8K prose, and one of chat prompts; both too long for a word problem, they go to the chat
+part) plus the longest prompt the word-problem part accepts (1,200 characters), for the heuristic and learned estimators, and
 the RSS growth caused by loading the learned artefact. Run on an otherwise idle core for stable numbers (e.g. ``taskset -c 0``).
 """
 
@@ -30,7 +31,7 @@ def rss_kib() -> int:
 def long_prompt(tokens: int = 2000) -> str:
     """~``tokens`` tokens (~4 chars each) of varied text: MMLU prompts if present, else synthetic."""
     try:
-        from routing.complexity.data import load_mmlu
+        from routerlab.data import load_mmlu
 
         rows = load_mmlu()
         random.Random(0).shuffle(rows)
@@ -50,7 +51,7 @@ def long_prompt(tokens: int = 2000) -> str:
 def long_free_prompt(tokens: int = 2000) -> str:
     """~``tokens`` tokens of free-form text (GSM8K word problems if present, else synthetic)."""
     try:
-        from routing.complexity.data import load_gsm8k
+        from routerlab.data import load_gsm8k
 
         text = "\n\n".join(r.prompt for r in load_gsm8k())
     except OSError:
@@ -60,6 +61,24 @@ def long_free_prompt(tokens: int = 2000) -> str:
             for _ in range(tokens)
         )
     return text[: tokens * 4]
+
+
+def longest_word_problem() -> str:
+    """The longest prompt the word-problem part accepts (``shapes.WP_MAX_CHARS``), from GSM8K."""
+    from routing.complexity import shapes
+
+    prompt = long_free_prompt().replace("\n\n", " ")[: shapes.WP_MAX_CHARS - 60]
+    prompt = prompt[: prompt.rfind(". ") + 1] + " How many apples are left after 3 days?"
+    assert shapes.shape_of(prompt) == shapes.WORD_PROBLEM, prompt
+    return prompt
+
+
+def long_chat_prompt(tokens: int = 2000) -> str:
+    """~``tokens`` tokens of chat (the sanity suite's prompts, repeated): the chat part."""
+    from routerlab.sanity import CASES
+
+    text = "\n\n".join(c.prompt for c in CASES)
+    return (text * (tokens * 4 // len(text) + 1))[: tokens * 4]
 
 
 def _pct(samples: list[int], q: float) -> float:
@@ -94,15 +113,26 @@ def main() -> None:
     learned.score(SHORT)
     loaded = rss_kib()
     heuristic = get_estimator("heuristic")
-    prompts = {"short": SHORT, "2000-tok mc": long_prompt(), "2000-tok free": long_free_prompt()}
+    prompts = {
+        "short": SHORT,
+        "2000-tok mc": long_prompt(),
+        "2000-tok free": long_free_prompt(),  # too long for a word problem: the chat part
+        "1200-char wp": longest_word_problem(),
+        "2000-tok chat": long_chat_prompt(),
+    }
 
     print(
-        f"{'estimator':<11}{'prompt':<14}{'chars':>7}{'p50 us':>9}{'p99 us':>9}{'p99 cpu us':>12}"
+        f"{'estimator':<11}{'prompt':<14}{'part':<16}{'chars':>7}{'p50 us':>9}{'p99 us':>9}"
+        f"{'p99 cpu us':>12}"
     )
     for name, est in (("heuristic", heuristic), ("learned", learned)):
         for label, prompt in prompts.items():
+            part = est.score(prompt).part
             p50, p99, cpu99 = timings(est, prompt, args.iterations)
-            print(f"{name:<11}{label:<14}{len(prompt):>7}{p50:>9.1f}{p99:>9.1f}{cpu99:>12.1f}")
+            print(
+                f"{name:<11}{label:<14}{part:<16}{len(prompt):>7}{p50:>9.1f}{p99:>9.1f}"
+                f"{cpu99:>12.1f}"
+            )
     print(
         f"RSS: import +{(imported - before) / 1024:.1f} MiB, load learned artefact +{(loaded - imported) / 1024:.1f} MiB"
     )

@@ -1,11 +1,14 @@
-"""CPU per upstream call of Switchyard's client against httpx and aiohttp, same upstream.
+"""CPU per upstream call of Switchyard's clients against httpx and aiohttp, same upstream.
 
-    python -m bench.client_cost [--requests 20000] [--concurrency 32]
+    python -m bench.client_cost [--requests 20000] [--concurrency 32] [--clients switchyard,httpx]
 
 Starts the fast fake upstream on the load core, then, in this process on the gateway
 core, sends the same non-streaming chat completion through each client from C concurrent
-tasks on one uvloop event loop and reports CPU µs per call and calls/s. aiohttp is
-measured only when it is installed (it is not a dependency); httpx is.
+tasks on one uvloop event loop and reports CPU µs per call and calls/s. `switchyard` is the
+default (fast) client called as providers call it (`upstream.client().post`);
+`sy-httpx` is the contract's httpx implementation (SWITCHYARD_UPSTREAM_CLIENT=httpx), next
+to httpx used bare. aiohttp is measured only when it is installed (it is not a dependency);
+httpx is.
 """
 
 from __future__ import annotations
@@ -23,15 +26,27 @@ from bench import run as bench_run
 BODY = orjson.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
 HEADERS = {"content-type": "application/json", "authorization": "Bearer bench"}
 Call = Callable[[], Awaitable[bytes]]
+CLIENTS = ("switchyard", "sy-httpx", "httpx", "aiohttp")
 
 
 async def _switchyard(url: str) -> tuple[Call, Callable[[], Awaitable[None]]]:
-    from routing.transport import http
+    from routing.transport import upstream
 
     async def call() -> bytes:
-        return (await http.post(url, BODY, HEADERS, 60.0, connect_timeout=5.0)).body
+        return (await upstream.client().post(url, BODY, HEADERS, 60.0, connect_timeout=5.0)).body
 
-    return call, http.close_session
+    return call, upstream.close
+
+
+async def _sy_httpx(url: str) -> tuple[Call, Callable[[], Awaitable[None]]]:
+    from routing.transport import upstream
+
+    client = upstream.implementation("httpx")
+
+    async def call() -> bytes:
+        return (await client.post(url, BODY, HEADERS, 60.0, connect_timeout=5.0)).body
+
+    return call, client.close
 
 
 async def _httpx(url: str) -> tuple[Call, Callable[[], Awaitable[None]]]:
@@ -64,7 +79,8 @@ async def _aiohttp(url: str) -> tuple[Call, Callable[[], Awaitable[None]]] | Non
 
 
 async def measure(name: str, url: str, requests: int, concurrency: int) -> str:
-    made = await {"switchyard": _switchyard, "httpx": _httpx, "aiohttp": _aiohttp}[name](url)
+    clients = {"switchyard": _switchyard, "sy-httpx": _sy_httpx, "httpx": _httpx}
+    made = await {**clients, "aiohttp": _aiohttp}[name](url)
     if made is None:
         return f"{name:10}  not installed, skipped"
     call, close = made
@@ -86,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--clients", default=",".join(CLIENTS), help="which rows, in order")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     cfg = bench_run.parse(["--quick", "--no-litellm"])
@@ -96,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         url = f"http://127.0.0.1:{direct.port}/v1/chat/completions"
         import uvloop
 
-        for name in ("switchyard", "httpx", "aiohttp"):
+        for name in args.clients.split(","):
             print(uvloop.run(measure(name, url, args.requests, args.concurrency)), flush=True)
     finally:
         bench_run.stop(upstream)

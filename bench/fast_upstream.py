@@ -118,6 +118,38 @@ def parse_request(body: bytes) -> tuple[str, bool, bool]:
     return str(data.get("model") or "gpt-4o"), bool(data.get("stream")), include
 
 
+# Canned answers of the other endpoints the doors benchmark calls (bench/bench_doors.py).
+EMBEDDING = orjson.dumps(
+    {
+        "object": "list",
+        "data": [{"object": "embedding", "index": 0, "embedding": [0.01] * 256}],
+        "model": "text-embedding-3-small",
+        "usage": {"prompt_tokens": 12, "total_tokens": 12},
+    }
+)
+RESPONSE = orjson.dumps(
+    {
+        "id": "resp_fast",
+        "object": "response",
+        "created_at": 0,
+        "status": "completed",
+        "model": "gpt-4o",
+        "output": [
+            {
+                "id": "msg_fast",
+                "type": "message",
+                "status": "completed",
+                "role": "assistant",
+                "content": [
+                    {"type": "output_text", "text": "A gateway routes.", "annotations": []}
+                ],
+            }
+        ],
+        "usage": {"input_tokens": 12, "output_tokens": 5, "total_tokens": 17},
+    }
+)
+
+
 # --- bare asyncio.Protocol HTTP/1.1 server -------------------------------------------------
 
 JSON_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
@@ -193,6 +225,10 @@ class UpstreamProtocol(asyncio.Protocol):
                 )
             payload = self.canned.completion(model)
             return JSON_HEAD % len(payload) + payload
+        if method == b"POST" and path.endswith(b"/embeddings"):
+            return JSON_HEAD % len(EMBEDDING) + EMBEDDING
+        if method == b"POST" and path.endswith(b"/responses"):
+            return JSON_HEAD % len(RESPONSE) + RESPONSE
         if method == b"GET" and path.endswith(b"/models"):
             payload = self.canned.models()
             return JSON_HEAD % len(payload) + payload

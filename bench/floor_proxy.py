@@ -1,6 +1,6 @@
 """The floor of the decided stack: a raw ASGI relay under uvicorn that forwards each request
-to the upstream through Switchyard's own upstream client (routing/transport/http.py) and returns its
-answer, with no gateway logic at all (no auth, routing, limits, pricing, records or metrics).
+to the upstream through Switchyard's upstream client (routing/transport/upstream.py's, as
+SWITCHYARD_UPSTREAM_CLIENT picks) and returns its answer, with no gateway logic at all (no auth, routing, limits, pricing, records or metrics).
 
 `make bench` runs it as the `floor` row, so the table shows how much of Switchyard's
 added latency is uvicorn + the upstream client themselves. The upstream comes from
@@ -15,7 +15,7 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")  # the client's settings
 
-from routing.transport import http  # noqa: E402 - after the settings module is named
+from routing.transport import upstream  # noqa: E402 - after the settings module is named
 
 UPSTREAM = os.environ.get("SY_FLOOR_UPSTREAM", "http://127.0.0.1:9")
 HEADERS = {"content-type": "application/json", "authorization": "Bearer floor"}
@@ -34,7 +34,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if not message.get("more_body"):
             break
     url = UPSTREAM + scope["path"]
-    async with http.stream(url, body, HEADERS, 60.0, connect_timeout=5.0) as response:
+    async with upstream.client().stream(url, body, HEADERS, 60.0, connect_timeout=5.0) as response:
         content_type = response.headers.get("content-type", "")
         out = [(b"content-type", content_type.encode())]
         if not content_type.startswith("text/event-stream"):

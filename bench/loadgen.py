@@ -49,9 +49,17 @@ class LoadSpec:
     max_tokens: int = 64
     timeout: float = 30.0
     unique_prompts: bool = False  # a different prompt per request: response caches miss
+    body: bytes = b""  # a fixed body instead of the chat request (other endpoints)
+    protocol: str = "chat"  # the front door: chat (OpenAI) | messages (Anthropic, /v1/messages)
+
+    def __post_init__(self) -> None:
+        if self.protocol == "messages" and self.path == "/v1/chat/completions":
+            self.path = "/v1/messages"
 
 
 def request_body(spec: LoadSpec, number: int = 0) -> bytes:
+    if spec.body:
+        return spec.body
     prompt = f"{spec.prompt} (request {number})" if spec.unique_prompts else spec.prompt
     body: dict[str, Any] = {
         "model": spec.model,
@@ -60,8 +68,20 @@ def request_body(spec: LoadSpec, number: int = 0) -> bytes:
     }
     if spec.stream:
         body["stream"] = True
-        body["stream_options"] = {"include_usage": True}
+        if spec.protocol == "chat":
+            body["stream_options"] = {"include_usage": True}
     return orjson.dumps(body)
+
+
+def protocol_headers(spec: LoadSpec) -> dict[str, str]:
+    """The key header each door's SDK sends (and Anthropic's version header)."""
+    if spec.protocol == "messages":
+        return (
+            {"x-api-key": spec.api_key, "anthropic-version": "2023-06-01"}
+            if spec.api_key
+            else {"anthropic-version": "2023-06-01"}
+        )
+    return {"authorization": f"Bearer {spec.api_key}"} if spec.api_key else {}
 
 
 def build_request(spec: LoadSpec, number: int = 0) -> bytes:
@@ -73,8 +93,7 @@ def build_request(spec: LoadSpec, number: int = 0) -> bytes:
         "accept: text/event-stream" if spec.stream else "accept: application/json",
         f"content-length: {len(body)}",
     ]
-    if spec.api_key:
-        lines.append(f"authorization: Bearer {spec.api_key}")
+    lines += [f"{name}: {value}" for name, value in protocol_headers(spec).items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
@@ -163,7 +182,7 @@ class ResponseParser:
     def _body(self, data: bytes, now: float) -> None:
         if self.first_event_at is None and b"data:" in data:
             self.first_event_at = now
-        if b"[DONE]" in data:
+        if b"[DONE]" in data or b"event: message_stop" in data:  # chat / messages door
             self.saw_done = True
         if len(self.sample) < 300:
             self.sample += data[: 300 - len(self.sample)]
@@ -323,9 +342,7 @@ def request_once(spec: LoadSpec) -> tuple[int, bytes]:
     """One blocking request (readiness probes, warm-up): (status, body)."""
     check_loopback(spec.host)
     conn = http.client.HTTPConnection(spec.host, spec.port, timeout=spec.timeout)
-    headers = {"content-type": "application/json"}
-    if spec.api_key:
-        headers["authorization"] = f"Bearer {spec.api_key}"
+    headers = {"content-type": "application/json", **protocol_headers(spec)}
     try:
         conn.request("POST", spec.path, body=request_body(spec), headers=headers)
         response = conn.getresponse()

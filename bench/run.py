@@ -46,6 +46,7 @@ PY = sys.executable
 LITELLM_VENV = Path(os.environ.get("SY_LITELLM_VENV", "/tmp/sy-litellm"))
 GATEWAY_CORE, LOAD_CORE = "0", "1"
 FLOOR = "floor (uvicorn + client)"
+MESSAGES = "switchyard /v1/messages"
 GUARD_MODULES = ("guards.py", "guards", "limits.py", "ratelimit.py")
 FAST_MODELS = [  # (model id on the fake upstream, genai-prices ref, $ in/out per 1M tokens)
     ("deepseek-chat", "deepseek:deepseek-chat", 0.27, 1.1),
@@ -63,6 +64,7 @@ class Target:
     key: str = ""
     server: str = ""  # which process serves it (for memory), "" for the bare upstream
     unique_prompts: bool = False  # defeat the response cache: every request is a miss
+    protocol: str = "chat"  # the front door the load goes through (see bench/loadgen.py)
 
 
 @dataclass
@@ -272,10 +274,15 @@ def start_switchyard(
     port = free_port()
     cmd = uvicorn_cmd(cfg.app, port)
     direct = Target("switchyard", port, "fakebench/gpt-4o", keys["plain"], "switchyard")
+    # The Anthropic door to the same model on the same fake upstream: request, answer and
+    # stream translated (Anthropic <-> OpenAI), next to the chat door's row.
+    messages = Target(
+        MESSAGES, port, "fakebench/gpt-4o", keys["plain"], "switchyard", protocol="messages"
+    )
     routed = Target(
         "switchyard route/auto", port, "route/auto", keys["limited"], "switchyard", True
     )
-    return launch(cfg, "switchyard", cmd, env, direct), [direct, routed]
+    return launch(cfg, "switchyard", cmd, env, direct), [direct, messages, routed]
 
 
 def launch(
@@ -311,6 +318,27 @@ def start_floor(cfg: Settings, upstream_port: int) -> tuple[Server, Target]:
     env = {**os.environ, "SY_FLOOR_UPSTREAM": f"http://127.0.0.1:{upstream_port}"}
     target = Target(FLOOR, port, "gpt-4o", "", FLOOR)
     return launch(cfg, FLOOR, uvicorn_cmd("bench.floor_proxy:app", port), env, target), target
+
+
+def door_note(results: list[dict[str, Any]]) -> str | None:
+    """The Anthropic door's overhead against the chat door's (goal: within 20 %)."""
+    parts = []
+    for stream in (False, True):
+        for c in sorted({r["concurrency"] for r in results}):
+            chat, messages = (
+                _find(results, "switchyard", stream, c),
+                _find(results, MESSAGES, stream, c),
+            )
+            if not chat or not messages or not chat.get("gw_cpu_ms_per_req"):
+                continue
+            ratio = messages["gw_cpu_ms_per_req"] / chat["gw_cpu_ms_per_req"] - 1
+            parts.append(f"stream={'yes' if stream else 'no'} C={c}: {100 * ratio:+.0f}% CPU/req")
+    if not parts:
+        return None
+    return (
+        f"`{MESSAGES}` (the Anthropic door, translated to the same OpenAI-compatible fake model) "
+        "against the chat door's gateway CPU per request (goal: within +20%): " + "; ".join(parts)
+    )
 
 
 def floor_note(results: list[dict[str, Any]]) -> str | None:
@@ -421,6 +449,7 @@ def load(cfg: Settings, target: Target, stream: bool, concurrency: int) -> dict[
         seconds=cfg.seconds,
         warmup=cfg.warmup,
         unique_prompts=target.unique_prompts,
+        protocol=target.protocol,
     )
     result = run_async(run_load(spec))
     result["target"] = target.name
@@ -821,9 +850,7 @@ def main(argv: list[str] | None = None) -> None:
         print("note: CPU pinning is off (no taskset or fewer than 2 cores)")
     results, servers, notes = run(cfg)
     notes += contention_notes(results)
-    note = floor_note(results)
-    if note:
-        notes.append(note)
+    notes += [n for n in (floor_note(results), door_note(results)) if n]
     if not any((ROOT / "routing" / name).exists() for name in GUARD_MODULES):
         notes.append(
             "No rate-limit/budget guard module in routing/ at the time of this run, "

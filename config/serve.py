@@ -2,7 +2,7 @@
 
     python -m config.serve --workers 4 [--host 127.0.0.1] [--port 8000]
 
-`make run` serves through this too (one worker). `uvicorn --workers N` gives every worker the same listening socket, and whichever worker
+`make run` serves with config.devserver, with the same limits. `uvicorn --workers N` gives every worker the same listening socket, and whichever worker
 wakes first accepts every connection waiting: a burst of keep-alive clients can land on
 one worker while the others idle (with 32 clients on 2 workers, one run in three put all
 of them on one worker and served no more than a single worker). Here each worker gets its

@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.request_log import request_log_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("SWITCHYARD_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -141,6 +143,13 @@ SWITCHYARD_REQUEST_TIMEOUT = env.float("SWITCHYARD_REQUEST_TIMEOUT", default=120
 SWITCHYARD_UPSTREAM_MAX_CONNECTIONS = env.int("SWITCHYARD_UPSTREAM_MAX_CONNECTIONS", default=1000)
 # Extra CA certificates (PEM) trusted for upstream TLS, e.g. a private CA of a self-hosted model.
 SWITCHYARD_UPSTREAM_CA_FILE = env.str("SWITCHYARD_UPSTREAM_CA_FILE", default="")
+# Which upstream HTTP client serves routing/transport/upstream.py's contract: "fast" (the
+# gateway's own, asyncio + httptools) or "httpx". Their names: upstream.IMPLEMENTATIONS.
+SWITCHYARD_UPSTREAM_CLIENT = env.str("SWITCHYARD_UPSTREAM_CLIENT", default="fast")
+if SWITCHYARD_UPSTREAM_CLIENT not in ("fast", "httpx"):
+    raise ImproperlyConfigured(
+        f"SWITCHYARD_UPSTREAM_CLIENT={SWITCHYARD_UPSTREAM_CLIENT!r}: use 'fast' or 'httpx'."
+    )
 SWITCHYARD_FIRST_TOKEN_TIMEOUT = env.float("SWITCHYARD_FIRST_TOKEN_TIMEOUT", default=30.0)
 # Attempts with a fallback after them: factor x the model's measured time to first token,
 # within [floor, SWITCHYARD_FIRST_TOKEN_TIMEOUT]; unmeasured, the fallback timeout
@@ -171,8 +180,18 @@ SWITCHYARD_ROUTER_CURVES = Path(
         "SWITCHYARD_ROUTER_CURVES", default=str(BASE_DIR / "routing" / "complexity" / "curves.json")
     )
 )
+# The learned complexity artefact the router loads ("" = the one shipped in routing/complexity/).
+SWITCHYARD_COMPLEXITY_MODEL = env.str("SWITCHYARD_COMPLEXITY_MODEL", default="")
 # Response cache TTL for direct model requests (routes set their own); 0 = off.
 SWITCHYARD_CACHE_TTL = env.int("SWITCHYARD_CACHE_TTL", default=0)
+# Embeddings are deterministic: identical input is answered from the cache for this long
+# (direct model requests; routes set their own TTL); 0 = off.
+SWITCHYARD_EMBEDDINGS_CACHE_TTL = env.int("SWITCHYARD_EMBEDDINGS_CACHE_TTL", default=86400)
+# Files API (/v1/files, purpose=batch): the largest upload accepted.
+SWITCHYARD_FILE_MAX_BYTES = env.int("SWITCHYARD_FILE_MAX_BYTES", default=100 * 1024 * 1024)
+# Stored Responses API responses (/v1/responses, store=true) older than this are purged
+# by `manage.py purge_responses`.
+SWITCHYARD_RESPONSES_RETENTION_DAYS = env.int("SWITCHYARD_RESPONSES_RETENTION_DAYS", default=30)
 SWITCHYARD_USAGE_FLUSH_SECONDS = env.float("SWITCHYARD_USAGE_FLUSH_SECONDS", default=0.2)
 # The playground spends real money: outside local development it needs a login.
 PLAYGROUND_REQUIRE_LOGIN = env.bool("PLAYGROUND_REQUIRE_LOGIN", default=not DEBUG)
@@ -188,6 +207,11 @@ for _network in METRICS_ALLOWED_NETWORKS:
     except ValueError as _exc:
         raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_exc}") from None
 
+# Per-request JSON lines: stderr (default), `off`, or a file (`make run`: var/requests.log).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+_request_handlers, _request_logger = request_log_config(
+    env.str("REQUEST_LOG", default=""), LOG_FORMAT
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -198,9 +222,14 @@ LOGGING = {
     "handlers": {
         "console": {  # stderr; formatted and written in batches by a background thread
             "class": "routing.transport.logs.BackgroundStreamHandler",
-            "formatter": env.str("LOG_FORMAT", default="json"),
-        }
+            "formatter": LOG_FORMAT,
+        },
+        **_request_handlers,
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        **({"switchyard.requests": _request_logger} if _request_logger else {}),
+    },
 }

@@ -12,6 +12,7 @@ urlpatterns = [
     path("metrics", django_views.metrics),
     re_path(r"^v1(/.*)?$", django_views.v1),
     path("sim/v1/chat/completions", simulator.chat_completions),
+    path("sim/v1/embeddings", simulator.embeddings),
     path("sim/v1/models", simulator.models),
     path("playground/", include("playground.urls")),
     path("costcalc/", include("costcalc.urls")),

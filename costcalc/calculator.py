@@ -37,6 +37,7 @@ class Outcome:
     traffic: Traffic | None = None
     curves: list[dict[str, Any]] = field(default_factory=list)
     curves_missing: str = ""
+    curves_note: str = ""  # most of the workload is of shapes the curves were not measured on
 
     @property
     def ok(self) -> bool:
@@ -77,11 +78,11 @@ def calculate(form: CalculatorForm, snapshot: Snapshot, today: dt.date) -> Outco
     else:
         outcome.projection = project(workload, env)
     outcome.workload = workload
-    _attach_curves(outcome)
+    _attach_curves(outcome, pool)
     return outcome
 
 
-def _attach_curves(outcome: Outcome) -> None:
+def _attach_curves(outcome: Outcome, pool: PromptPool) -> None:
     loaded, why = curves_mod.load()
     if loaded is None:
         outcome.curves_missing = why
@@ -89,6 +90,10 @@ def _attach_curves(outcome: Outcome) -> None:
     assert outcome.projection is not None
     charted = next(p for p in outcome.projection.policies if "strong_share" in p.extra)
     outcome.curves = curves_mod.chart_data(loaded, charted.extra.get("strong_share"))
+    shapes = pool.shapes()
+    if outcome.traffic is not None:  # the period's own prompts, where their decisions say
+        shapes = curves_mod.traffic_shapes(outcome.traffic.start, outcome.traffic.end) or shapes
+    outcome.curves_note = curves_mod.shape_note(shapes, loaded)
 
 
 def store_upload(filename: str, data: bytes) -> PromptSet:

@@ -40,7 +40,56 @@ def _dataset(block: dict[str, Any]) -> dict[str, Any]:
     lines = {}
     for name, est in block["estimators"].items():
         lines[name] = {"curve": _points(est["curve"]), "apgr": float(est.get("apgr", 0.0))}
-    return {"weak": float(block["weak"]), "strong": float(block["strong"]), "lines": lines}
+    return {
+        "weak": float(block["weak"]),
+        "strong": float(block["strong"]),
+        "lines": lines,
+        "shape": str(block.get("shape", "")),  # the prompt shape the curve was measured on
+        "source": str(block.get("source", "")),  # what data, which models
+    }
+
+
+SHAPE_NAMES = {
+    "multiple_choice": "multiple-choice questions",
+    "word_problem": "math word problems",
+    "chat": "chat (writing, roleplay, extraction, open questions, coding, reasoning, STEM)",
+}
+
+
+def shape_note(shapes: dict[str, int], curves: Curves) -> str:
+    """A warning for the chart when most of the workload's prompts are of shapes the curves
+    were not measured on ("" when the curves cover most of it or nothing is known)."""
+    measured = {b["shape"] for b in curves.datasets.values() if b["shape"]}
+    total = sum(shapes.values())
+    if not measured or not total:
+        return ""
+    off = {s: n for s, n in shapes.items() if s not in measured}
+    if sum(off.values()) * 2 <= total:
+        return ""
+    kinds = " and ".join(SHAPE_NAMES.get(s, s) for s in sorted(off, key=lambda s: -off[s]))
+    covered = " and ".join(SHAPE_NAMES.get(s, s) for s in sorted(measured))
+    return (
+        f"{sum(off.values()) / total:.0%} of this workload's prompts are {kinds}: these curves "
+        f"were measured on {covered} only, so the quality kept at the marked point is not "
+        "known for most of this workload and may be lower than the curves show."
+    )
+
+
+def traffic_shapes(start: Any, end: Any) -> dict[str, int]:
+    """Prompt shapes of the period's complexity-routed requests, as their recorded decisions
+    name the estimator part that scored them."""
+    from costcalc.traffic import _bounds
+    from routing.complexity import ComplexityScore
+    from routing.engine.policies import decision_part
+    from usage.records import complexity_decisions_between
+
+    counts: dict[str, int] = {}
+    for decision in complexity_decisions_between(*_bounds(start, end)):
+        part = decision_part(decision)
+        if part:
+            shape = ComplexityScore(0.0, part=part).shape
+            counts[shape] = counts.get(shape, 0) + 1
+    return counts
 
 
 def load(path: Path | None = None) -> tuple[Curves | None, str]:

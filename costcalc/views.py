@@ -62,7 +62,9 @@ def _model_ids(request: HttpRequest) -> list[str]:
     """Priced model ids for the baseline picker (full pages only)."""
     if getattr(request, "htmx", False):
         return []
-    return sorted(m.id for m in catalog.current_sync().models.values() if m.price_known)
+    return sorted(
+        m.id for m in catalog.current_sync().models.values() if m.price_known and m.kind == "chat"
+    )
 
 
 def _context(request: HttpRequest, outcome: Outcome, query: QueryDict) -> dict:

@@ -15,12 +15,13 @@ from urllib.parse import urlencode
 from django.http import QueryDict
 from pydantic import ValidationError
 
-from routing.catalog import Snapshot
+from routing.catalog import RouteEntry, Snapshot
 from routing.schemas import ChatRequest
 
 MAX_PANES = 6
 MAX_PROMPT_CHARS = 100_000
 MAX_TOKENS_LIMIT = 200_000
+PERMALINK_PROMPT_CHARS = 1_000  # longer prompts are stored; the permalink names them by id
 PARAMS = ("temperature", "max_tokens", "top_p")
 LABELS = {"temperature": "Temperature", "max_tokens": "Max tokens", "top_p": "Top p"}
 ROUTE_PREFIX = "route/"
@@ -34,9 +35,13 @@ class PaneInput:
     temperature: str = ""
     max_tokens: str = ""
     top_p: str = ""
+    system: str = ""  # this pane's own system prompt (instead of the form's), optional
 
     def raw(self, name: str) -> str:
         return str(getattr(self, name))
+
+
+Message = dict[str, str]
 
 
 @dataclass
@@ -44,19 +49,28 @@ class FormInput:
     prompt: str = ""
     system: str = ""
     panes: list[PaneInput] = field(default_factory=list)
+    parent: int | None = None  # the run this turn follows up
 
     @property
     def models(self) -> list[str]:
         return [pane.model for pane in self.panes]
 
-    def permalink_query(self) -> str:
-        query: dict[str, str] = {"models": ",".join(self.models), "prompt": self.prompt}
+    @property
+    def long_prompt(self) -> bool:
+        return len(self.prompt) > PERMALINK_PROMPT_CHARS
+
+    def permalink_query(self, prompt_id: str = "") -> str:
+        """The page's state as a query; a long prompt by its stored id (`prompt_id`)."""
+        query: list[tuple[str, str]] = [("models", ",".join(self.models))]
+        query.append(("prompt_id", prompt_id) if prompt_id else ("prompt", self.prompt))
         if self.system:
-            query["system"] = self.system
+            query.append(("system", self.system))
         for name in PARAMS:
             values = [pane.raw(name) for pane in self.panes]
             if any(values):
-                query[name] = values[0] if len(set(values)) == 1 else ",".join(values)
+                query.append((name, values[0] if len(set(values)) == 1 else ",".join(values)))
+        if any(pane.system for pane in self.panes):
+            query += [("pane_system", pane.system) for pane in self.panes]
         return urlencode(query)
 
 
@@ -67,6 +81,7 @@ class PaneSpec:
     model: str
     params: dict[str, float | int]
     request: ChatRequest
+    system: str = ""
 
 
 @dataclass
@@ -82,22 +97,31 @@ def _text(data: QueryDict, name: str) -> str:
 def from_post(data: QueryDict) -> FormInput:
     """Pane rows post aligned lists: model, temperature, max_tokens, top_p."""
     models = data.getlist("model")
-    columns = {name: data.getlist(name) for name in PARAMS}
+    columns = {name: data.getlist(name) for name in (*PARAMS, "pane_system")}
     panes = []
     for index, model in enumerate(models):
         values = {n: (c[index] if index < len(c) else "").strip() for n, c in columns.items()}
-        panes.append(PaneInput(model.strip(), **values))
-    return FormInput(_text(data, "prompt"), _text(data, "system"), panes)
+        system = values.pop("pane_system")
+        panes.append(PaneInput(model.strip(), **values, system=system))
+    parent = data.get("parent") or ""
+    return FormInput(
+        _text(data, "prompt"),
+        _text(data, "system"),
+        panes,
+        int(parent) if parent.isdigit() else None,
+    )
 
 
 def from_query(data: QueryDict) -> FormInput:
     """`?models=a,b&temperature=0.2` (one value for all panes) or `temperature=0.2,0.9`."""
     models = [m.strip() for m in (data.get("models") or "").split(",") if m.strip()]
     columns = {name: (data.get(name) or "").split(",") for name in PARAMS}
+    systems = data.getlist("pane_system")
     panes = []
     for index, model in enumerate(models[:MAX_PANES]):
         values = {n: _nth(c, index).strip() for n, c in columns.items()}
-        panes.append(PaneInput(model, **values))
+        system = systems[index].strip() if index < len(systems) else ""
+        panes.append(PaneInput(model, **values, system=system))
     return FormInput(_text(data, "prompt"), _text(data, "system"), panes)
 
 
@@ -107,8 +131,11 @@ def _nth(values: list[str], index: int) -> str:
     return values[index] if index < len(values) else ""
 
 
-def check(form: FormInput, snapshot: Snapshot) -> Checked:
-    """All errors at once, keyed by the field they belong next to."""
+def check(
+    form: FormInput, snapshot: Snapshot, histories: list[list[Message]] | None = None
+) -> Checked:
+    """All errors at once, keyed by the field they belong next to. `histories[i]` is pane
+    i's conversation so far (a follow-up turn)."""
     checked = Checked()
     if not form.prompt:
         checked.errors["prompt"] = "Write a prompt first."
@@ -119,43 +146,67 @@ def check(form: FormInput, snapshot: Snapshot) -> Checked:
     elif len(form.panes) > MAX_PANES:
         checked.errors["models"] = f"Pick at most {MAX_PANES} models ({len(form.panes)} picked)."
     for index, pane in enumerate(form.panes[:MAX_PANES]):
-        spec, error = _check_pane(pane, form, snapshot)
+        history = histories[index] if histories and index < len(histories) else []
+        spec, error = _check_pane(pane, form, snapshot, history)
         if error:
             checked.errors[f"pane-{index}"] = error
         elif spec is not None:
             checked.panes.append(spec)
     if any(key.startswith("pane-") for key in checked.errors):
-        checked.errors.setdefault("models", "Fix the highlighted models below.")
+        checked.errors.setdefault("models", "Fix the models marked in red above.")
     return checked
 
 
 def model_problem(name: str, snapshot: Snapshot) -> str:
     """Why this model or route cannot be used, or "" when it can."""
+    return blocking_problem(name, snapshot) or unconfigured(name, snapshot)
+
+
+def blocking_problem(name: str, snapshot: Snapshot) -> str:
+    """A problem that stops the run before anything is sent: an unknown or disabled id."""
     if name.startswith(ROUTE_PREFIX):
         route = snapshot.routes.get(name[len(ROUTE_PREFIX) :])
         if route is None:
             return f"Unknown route '{name}'."
-        return "" if getattr(route, "enabled", True) else f"The route '{name}' is disabled."
+        return "" if route.enabled else f"The route '{name}' is disabled."
+    return "" if snapshot.resolve(name) is not None else f"Unknown model '{name}'."
+
+
+def unconfigured(name: str, snapshot: Snapshot) -> str:
+    """Why a known model (or every target of a route) cannot be called yet: a missing provider
+    key. Such a pane still runs, and fails in its own pane, while the others answer."""
+    if name.startswith(ROUTE_PREFIX):
+        route = snapshot.routes.get(name[len(ROUTE_PREFIX) :])
+        return _route_unconfigured(route, snapshot) if route is not None else ""
     entry = snapshot.resolve(name)
-    if entry is None:
-        return f"Unknown model '{name}'."
-    return "" if entry.provider.configured else f"{entry.id}: {entry.provider.reason}."
+    if entry is None or entry.provider.configured:
+        return ""
+    return f"{entry.id}: {entry.provider.reason}."
+
+
+def _route_unconfigured(route: RouteEntry, snapshot: Snapshot) -> str:
+    names = [t.model for t in route.targets] + [f for t in route.targets for f in t.fallbacks]
+    entries = [e for e in (snapshot.resolve(n) for n in [*names, *route.fallbacks]) if e]
+    if not entries or any(e.provider.configured for e in entries):
+        return ""
+    reasons = sorted({e.provider.reason.removeprefix("not configured: ") for e in entries})
+    return f"No target of route/{route.slug} is configured: {', '.join(reasons)}."
 
 
 def _check_pane(
-    pane: PaneInput, form: FormInput, snapshot: Snapshot
+    pane: PaneInput, form: FormInput, snapshot: Snapshot, history: list[Message]
 ) -> tuple[PaneSpec | None, str]:
-    problem = model_problem(pane.model, snapshot)
+    problem = blocking_problem(pane.model, snapshot)
     if problem:
         return None, problem
     params, error = _numbers(pane)
     if error:
         return None, error
     try:
-        request = ChatRequest.model_validate(_body(pane.model, form, params))
+        request = ChatRequest.model_validate(_body(pane, form, params, history))
     except ValidationError as exc:
         return None, _pydantic_message(exc)
-    return PaneSpec(pane.model, params, request), ""
+    return PaneSpec(pane.model, params, request, pane.system), ""
 
 
 def _numbers(pane: PaneInput) -> tuple[dict[str, float | int], str]:
@@ -177,11 +228,14 @@ def _numbers(pane: PaneInput) -> tuple[dict[str, float | int], str]:
     return params, ""
 
 
-def _body(model: str, form: FormInput, params: dict[str, float | int]) -> dict[str, Any]:
-    messages = [{"role": "user", "content": form.prompt}]
-    if form.system:
-        messages.insert(0, {"role": "system", "content": form.system})
-    return {"model": model, "messages": messages, "stream": True, **params}
+def _body(
+    pane: PaneInput, form: FormInput, params: dict[str, float | int], history: list[Message]
+) -> dict[str, Any]:
+    messages = [*history, {"role": "user", "content": form.prompt}]
+    system = pane.system or form.system
+    if system:
+        messages.insert(0, {"role": "system", "content": system})
+    return {"model": pane.model, "messages": messages, "stream": True, **params}
 
 
 def _pydantic_message(exc: ValidationError) -> str:

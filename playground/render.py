@@ -1,8 +1,9 @@
 """HTML for the playground stream: SSE framing, `<hx-partial>` fragments, safe Markdown.
 
-Model output is untrusted. While a pane streams, every token is `html.escape`d and appended
-as text. When it ends, the pane body is replaced by Markdown rendered with raw HTML disabled
-and then sanitised by nh3 (no scripts, no event handlers, no `javascript:` links).
+Model output is untrusted. Markdown is rendered with raw HTML disabled and then sanitised by
+nh3 (no scripts, no event handlers, no `javascript:` links), while a pane streams (the text so
+far, a few times a second) and when it ends; tokens between two renders are appended
+`html.escape`d, as text.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def partial(target: str, inner: str, swap: str = "innerHTML") -> str:
 
 def append_text(target: str, text: str) -> str:
     """Append untrusted text: escaped, so a token can never become markup."""
-    return partial(target, html.escape(normalise_newlines(text), quote=False), "beforeend")
+    escaped = html.escape(normalise_newlines(text), quote=False)
+    return partial(target, f'<span class="tail">{escaped}</span>', "beforeend")
 
 
 def template(name: str, context: dict[str, Any]) -> str:
@@ -87,11 +89,12 @@ def pane_view(index: int, saved: dict[str, Any], streaming: bool = False) -> dic
         "id": f"pane-{index}",
         "model": saved["model"],
         "params": saved.get("params") or {},
+        "system": saved.get("system", ""),
         "simulated": saved.get("simulated", False),
         "status": saved.get("status", "done"),
         "error": saved.get("error", ""),
         "text": text,
-        "html": "" if streaming else markdown(text),
+        "html": markdown(text) if text else "",
         "answered_by": metrics.get("answered_by", ""),
         "decision": metrics.get("decision", ""),
         "cells": metric_cells(metrics, streaming),

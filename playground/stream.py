@@ -5,6 +5,11 @@ queue and `run_stream` turns what arrives into `<hx-partial>` messages. Tokens t
 close together are coalesced (at most one message per `window`), but a message that follows
 a quiet spell, a pane's first token, and every status change go out at once.
 
+Markdown is rendered while the pane streams: at most every `RENDER_SECONDS` per pane the
+pane's text so far is rendered (raw HTML disabled, then sanitised) and replaces its output;
+tokens in between are appended escaped, so every token shows at once and the formatting
+catches up within a fifth of a second.
+
 When the client goes away Django cancels the response generator: the `finally` cancels every
 pane task, which closes its `StreamSession.chunks()` generator and with it the upstream
 connection. The gateway writes each pane's usage record (source "playground") either way.
@@ -30,6 +35,7 @@ from routing.providers import UpstreamError
 
 log = logging.getLogger("switchyard.playground")
 WINDOW_SECONDS = 0.02
+RENDER_SECONDS = 0.2
 Event = tuple[int, str, str]  # (pane index, "open" | "text" | "done" | "error", text)
 
 
@@ -45,6 +51,9 @@ class Pane:
     status: str = "streaming"  # streaming | done | error | stopped
     error: str = ""
     finished_ms: float | None = None
+    turns: list[dict[str, Any]] = field(default_factory=list)  # earlier turns, for display
+    prompt: str = ""  # this turn's prompt (shown above the answer after earlier turns)
+    rendered_at: float = 0.0
 
     @property
     def dom_id(self) -> str:
@@ -79,7 +88,9 @@ class Pane:
 
     def view(self) -> dict[str, Any]:
         """What the pane templates show (the same shape as a stored pane's view)."""
-        return render.pane_view(self.index, self.saved(), streaming=self.status == "streaming")
+        view = render.pane_view(self.index, self.saved(), streaming=self.status == "streaming")
+        view.update(turns=self.turns, prompt=self.prompt)
+        return view
 
     def saved(self) -> dict[str, Any]:
         """What a Run keeps of this pane (JSON-safe)."""
@@ -89,6 +100,7 @@ class Pane:
         return {
             "model": self.spec.model,
             "params": self.spec.params,
+            "system": self.spec.system,
             "status": self.status,
             "text": self.text,
             "error": self.error,
@@ -97,12 +109,16 @@ class Pane:
         }
 
 
-def new_panes(specs: list[PaneSpec], snapshot: Snapshot) -> list[Pane]:
+def new_panes(
+    specs: list[PaneSpec], snapshot: Snapshot, turns: list[list[dict[str, Any]]] | None = None
+) -> list[Pane]:
     panes = []
     for index, spec in enumerate(specs):
         entry = snapshot.resolve(spec.model)
         ctx = CallContext(requested_model=spec.model, source="playground", stream=True)
-        panes.append(Pane(index, spec, ctx, simulated=bool(entry and entry.simulated)))
+        pane = Pane(index, spec, ctx, simulated=bool(entry and entry.simulated))
+        pane.turns = turns[index] if turns and index < len(turns) else []
+        panes.append(pane)
     return panes
 
 
@@ -153,7 +169,7 @@ async def batches(
         yield batch
 
 
-def apply(panes: list[Pane], batch: list[Event]) -> str:
+def apply(panes: list[Pane], batch: list[Event], now: float | None = None) -> str:
     """Update pane state from a batch and return the HTML partials that show it."""
     texts: dict[int, list[str]] = {}
     changed: list[int] = []
@@ -166,9 +182,24 @@ def apply(panes: list[Pane], batch: list[Event]) -> str:
             pane.finish(kind, text)
         if index not in changed:
             changed.append(index)
-    parts = [render.append_text(f"#{panes[i].dom_id}-output", "".join(t)) for i, t in texts.items()]
+    clock = time.monotonic() if now is None else now
+    parts = [
+        progress(panes[i], "".join(t), clock)
+        for i, t in texts.items()
+        if panes[i].status == "streaming"
+    ]
     parts += [pane_update(panes[index]) for index in changed]
     return "\n".join(parts)
+
+
+def progress(pane: Pane, new_text: str, now: float) -> str:
+    """A streaming pane's new text: its whole answer as Markdown when a render is due, else
+    the new text appended (escaped) after what was rendered."""
+    target = f"#{pane.dom_id}-output"
+    if now - pane.rendered_at >= RENDER_SECONDS:
+        pane.rendered_at = now
+        return render.partial(target, render.markdown(pane.text))
+    return render.append_text(target, new_text)
 
 
 def pane_update(pane: Pane) -> str:
@@ -204,19 +235,30 @@ OnFinish = Callable[[list[Pane], bool], Awaitable[str]]
 
 
 async def run_stream(
-    specs: list[PaneSpec], snapshot: Snapshot, on_finish: OnFinish, window: float = WINDOW_SECONDS
+    specs: list[PaneSpec],
+    snapshot: Snapshot,
+    on_finish: OnFinish,
+    window: float = WINDOW_SECONDS,
+    turns: list[list[dict[str, Any]]] | None = None,
+    prompt: str = "",
+    permalink: str = "",
 ) -> AsyncIterator[bytes]:
     """The SSE body: panes laid out, tokens as they come, final metrics, the run's total.
 
+    `turns[i]` are pane i's earlier turns (a follow-up), shown above this turn's `prompt`;
+    `permalink` (the page's query) is pushed to the address bar as the run starts.
     `on_finish(panes, stopped)` saves the run and returns HTML partials to send last (it
     also runs, without sending anything, when the client went away).
     """
-    panes = new_panes(specs, snapshot)
+    panes = new_panes(specs, snapshot, turns)
+    for pane in panes:
+        pane.prompt = prompt
     queue: asyncio.Queue[Event] = asyncio.Queue()
     tasks = [asyncio.create_task(pump(pane, snapshot, queue)) for pane in panes]
     finished = False
     try:
-        yield render.sse(render.template("_stream_start.html", {"panes": panes}))
+        start = {"panes": panes, "permalink": permalink, "followup": bool(turns and turns[0])}
+        yield render.sse(render.template("_stream_start.html", start))
         async for batch in batches(queue, len(panes), window):
             yield render.sse(apply(panes, batch))
         finished = True

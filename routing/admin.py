@@ -85,7 +85,8 @@ class ModelAdmin(admin.ModelAdmin):
 
 @admin.register(Alias)
 class AliasAdmin(admin.ModelAdmin):
-    list_display = ["name", "model"]
+    list_display = ["name", "destination"]
+    fields = ["name", "model", "target"]
     search_fields = ["name"]
     autocomplete_fields = ["model"]
 

@@ -35,6 +35,13 @@ class Provider(models.Model):
         help_text="Stored for this provider; the <SLUG>_API_KEY environment variable wins.",
     )
     requires_key = models.BooleanField(default=True)
+    serves_responses = models.BooleanField(
+        default=False,
+        help_text="Serves OpenAI's Responses API (/v1/responses): requests go to it natively.",
+    )
+    serves_completions = models.BooleanField(
+        default=False, help_text="Serves the legacy /v1/completions (text completions)."
+    )
     enabled = models.BooleanField(default=True)
     builtin = models.BooleanField(default=False, editable=False)
     region = models.CharField(
@@ -70,10 +77,20 @@ class Provider(models.Model):
 class Model(models.Model):
     """One model of one provider, priced from genai-prices."""
 
+    class Kind(models.TextChoices):
+        CHAT = "chat", "Chat"
+        EMBEDDING = "embedding", "Embeddings"
+
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="models")
     model_id = models.CharField(max_length=200, help_text="The provider's own model id.")
     display_name = models.CharField(max_length=200, blank=True)
     enabled = models.BooleanField(default=True)
+    kind = models.CharField(
+        max_length=20, choices=Kind.choices, default=Kind.CHAT, help_text="What the model serves."
+    )
+    dimensions = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Embedding models: the length of their vectors."
+    )
     context_window = models.PositiveIntegerField(null=True, blank=True)
     input_price = models.DecimalField(
         max_digits=12, decimal_places=6, null=True, blank=True, help_text="USD per 1M input tokens."
@@ -104,16 +121,37 @@ class Model(models.Model):
 
 
 class Alias(models.Model):
-    """A familiar name (hub-style) that resolves to a catalog model."""
+    """A name apps send (hub-style, bare, a team's own) that resolves to a catalog model or
+    to a route: map `gpt-4o` to `route/auto` and every such call is routed, app code unchanged."""
 
     name = models.CharField(max_length=200, unique=True)
-    model = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="aliases")
+    model = models.ForeignKey(
+        Model, on_delete=models.CASCADE, related_name="aliases", null=True, blank=True
+    )
+    target = models.CharField(
+        max_length=250,
+        blank=True,
+        help_text="Instead of a model: any model id or route/<slug>, e.g. route/auto.",
+    )
 
     class Meta:
         verbose_name_plural = "aliases"
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def destination(self) -> str:
+        """What the name resolves to: the target when set, else the model's id."""
+        if self.target:
+            return self.target
+        return self.model.public_id if self.model is not None else ""
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if bool(self.target) == (self.model_id is not None):
+            raise ValidationError("Pick a model or type a target (a model id or route/<slug>).")
 
 
 def hash_key(raw: str) -> str:
@@ -256,3 +294,24 @@ class ConfigVersion(models.Model):
 
     def __str__(self) -> str:
         return f"config version {self.version}"
+
+
+class StoredResponse(models.Model):
+    """A Responses API response kept for `previous_response_id` and GET /v1/responses/{id};
+    visible only to the key that made it, purged after SWITCHYARD_RESPONSES_RETENTION_DAYS."""
+
+    public_id = models.CharField(max_length=60, unique=True)
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="responses")
+    previous = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    input_items = models.JSONField(default=list, help_text="This turn's input items.")
+    instructions = models.TextField(blank=True)
+    body = models.JSONField(default=dict, help_text="The response object as answered.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.public_id

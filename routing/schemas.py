@@ -1,12 +1,51 @@
-"""The chat-completions request as the gateway validates it (pydantic, unknown fields kept)."""
+"""The chat-completions request as the gateway validates it (pydantic, unknown fields kept).
+
+It is also the engine's internal request: every front door translates its protocol into a
+`ChatRequest`. A door whose protocol a back door speaks natively attaches the original body
+(`Native`); that provider's adapter sends it as it came, so same protocol in and out loses
+nothing (see routing/doors/__init__.py).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from routing.errors import GatewayError, invalid
+
+NATIVE_KEY = "switchyard_native"  # where upstream_body() carries a Native to the adapter
+PART_TYPES = frozenset({"text", "image_url", "input_audio", "file", "refusal"})
+CONTENT_REQUIRED = frozenset({"system", "developer", "user", "tool"})
+
+
+@dataclass(frozen=True)
+class Native:
+    """A request body in a provider protocol's own terms, and the headers to pass on."""
+
+    protocol: str
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _check_part(part: dict[str, Any], index: int) -> None:
+    kind = part.get("type")
+    if not isinstance(kind, str):
+        raise ValueError(f"content part {index} has no 'type'")
+    if kind not in PART_TYPES:
+        raise ValueError(f"content part {index} has an unknown type '{kind}'")
+    if kind == "text" and not isinstance(part.get("text"), str):
+        raise ValueError(f"content part {index}: 'text' must be a string")
 
 
 class Message(BaseModel):
@@ -15,11 +54,26 @@ class Message(BaseModel):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: str | list[dict[str, Any]] | None = None
 
+    @model_validator(mode="after")
+    def _content_rules(self) -> Message:
+        extra = self.model_extra or {}
+        if self.content is None:
+            if self.role in CONTENT_REQUIRED:
+                raise ValueError(f"a '{self.role}' message needs 'content'")
+            if self.role == "assistant" and not (
+                extra.get("tool_calls") or extra.get("function_call")
+            ):
+                raise ValueError("an assistant message without 'tool_calls' needs 'content'")
+        if isinstance(self.content, list):
+            for index, part in enumerate(self.content):
+                _check_part(part, index)
+        return self
+
 
 class StreamOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
 class ChatRequest(BaseModel):
@@ -27,7 +81,7 @@ class ChatRequest(BaseModel):
 
     model: str = Field(min_length=1, max_length=300)
     messages: list[Message] = Field(min_length=1)
-    stream: bool = False
+    stream: StrictBool = False
     stream_options: StreamOptions | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
@@ -39,7 +93,12 @@ class ChatRequest(BaseModel):
     response_format: dict[str, Any] | None = None
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: StrictBool | None = None
+    logprobs: StrictBool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    store: StrictBool | None = None
     metadata: dict[str, Any] | None = None
+    _native: Native | None = PrivateAttr(default=None)
 
     @field_validator("stop")
     @classmethod
@@ -52,13 +111,24 @@ class ChatRequest(BaseModel):
     def output_limit(self) -> int | None:
         return self.max_completion_tokens or self.max_tokens
 
+    @property
+    def native(self) -> Native | None:
+        return self._native
+
+    def with_native(self, native: Native) -> ChatRequest:
+        self._native = native
+        return self
+
     def upstream_body(self) -> dict[str, Any]:
-        """The body an OpenAI-compatible upstream receives (Switchyard-only fields removed)."""
+        """The body an OpenAI-compatible upstream receives (Switchyard-only fields removed);
+        a native body rides along under NATIVE_KEY for the adapter that speaks it."""
         body = self.model_dump(exclude_unset=True, exclude_none=True, exclude={"metadata"})
+        if self._native is not None:
+            body[NATIVE_KEY] = self._native
         return body
 
 
-def parse_chat_request(raw: bytes) -> ChatRequest:
+def parse_json_object(raw: bytes) -> dict[str, Any]:
     import orjson
 
     try:
@@ -67,6 +137,14 @@ def parse_chat_request(raw: bytes) -> ChatRequest:
         raise invalid(f"We could not parse the JSON body of your request: {exc}") from None
     if not isinstance(data, dict):
         raise invalid("The request body must be a JSON object.")
+    return data
+
+
+def parse_chat_request(raw: bytes) -> ChatRequest:
+    return chat_request(parse_json_object(raw))
+
+
+def chat_request(data: dict[str, Any]) -> ChatRequest:
     try:
         return ChatRequest.model_validate(data)
     except ValidationError as exc:
@@ -81,6 +159,8 @@ def validation_error(exc: ValidationError) -> GatewayError:
         message = f"Missing required parameter: '{param}'."
     elif first["type"] == "too_short" and param == "messages":
         message = "'messages' must contain at least one message."
+    elif first["type"] == "value_error":
+        message = f"Invalid value for '{param}': {message.removeprefix('Value error, ')}."
     else:
         message = f"Invalid value for '{param}': {message}."
     return invalid(message, param=param)

@@ -19,8 +19,8 @@ import uvicorn
 from django.conf import settings
 
 from bench.fast_upstream import Canned, serve_protocol
+from routerlab.data import DataMissing, is_gsm8k_test
 from routing import catalog
-from routing.complexity.data import is_gsm8k_test
 from routing.guards import state
 from routing.models import ApiKey, Model, Provider
 from routing.transport import records
@@ -197,6 +197,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A test that needs ../shared/data and cannot find it fails with one line saying what is
+    missing, not a traceback (it still fails: the data is there in CI)."""
+    outcome = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(DataMissing):
+        outcome.get_result().longrepr = str(call.excinfo.value)  # type: ignore[attr-defined]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,6 +1,7 @@
 """A fake LLM provider for tests: a real HTTP server on 127.0.0.1 with per-request faults.
 
-It speaks the OpenAI chat-completions protocol under ``/openai/v1`` and the Anthropic Messages
+It speaks the OpenAI chat-completions protocol under ``/openai/v1`` (its other endpoints, such
+as embeddings, live in ``tests/fake_upstream_openai.py``) and the Anthropic Messages
 API under ``/anthropic/v1``, streaming and not, and runs ``uvicorn.Server`` in a background
 thread with its own event loop::
 
@@ -29,15 +30,19 @@ from typing import Any
 
 import uvicorn
 
+from . import fake_upstream_openai
 from .fake_upstream_anthropic import (
     AnthropicWire,
     Frames,
     Headers,
     Plan,
     Prompt,
+    Script,
     Wire,
     new_id,
     plan_reply,
+    recorded_frames,
+    render_message,
     sse,
 )
 
@@ -162,6 +167,7 @@ class Recorded:
     disconnected: bool = False  # the client went away before the response completed
     fault: str | None = None
     status: int | None = None  # status code sent, None if no response head was sent
+    sent: bytearray = field(default_factory=bytearray)  # every body byte the fake sent
 
 
 # --------------------------------------------------------------------------- helpers
@@ -390,6 +396,7 @@ class _Conn:
             self.rec.first_byte = time.monotonic()
         if not more:
             self.complete = True
+        self.rec.sent += data
         await self._send({"type": "http.response.body", "body": data, "more_body": more})
 
     async def json(self, status: int, obj: dict, headers: Headers) -> None:
@@ -426,6 +433,7 @@ class _App:
         self.routes: dict[str, Wire] = {
             "/openai/v1/chat/completions": self.openai,
             "/anthropic/v1/messages": self.anthropic,
+            "/anthropic/v1/messages/count_tokens": self.anthropic,
         }
         self.conns: set[_Conn] = set()
         self.stopping = False
@@ -459,18 +467,39 @@ class _App:
             denied = self.openai.auth_error(rec.headers)
             status, obj = denied or (200, self.openai.models())
             return await conn.json(status, obj, self.openai.headers())
+        extra = fake_upstream_openai.HANDLERS.get(path)
+        if extra is not None and method == "POST":
+            return await fake_upstream_openai.serve(conn, self.fake, extra, self.openai)
         if path not in self.routes or method != "POST":
             return await conn.json(404, wire.error(404, f"Unknown route {method} {path}"), [])
         denied = wire.auth_error(rec.headers)
         if denied:
             return await conn.json(denied[0], denied[1], wire.headers())
-        invalid = wire.invalid(rec.body, parsed)
+        counting = path.endswith("/count_tokens")  # the one route without max_tokens
+        invalid = wire.invalid({"max_tokens": 1, **rec.body} if counting else rec.body, parsed)
         if invalid:
             return await conn.json(400, invalid, wire.headers())
         fault = self.fake._take_fault(rec.model)
         rec.fault = fault.kind if fault else None
+        if counting and not fault:
+            return await conn.json(200, self.anthropic.count(rec.body), wire.headers())
         plan = self.fake._plan(rec.model, wire.prompt(rec.body))
+        script = self.fake._script_for(rec.model)
+        if script is not None and not fault:
+            return await self._scripted(conn, wire, script)
         await self._respond(conn, wire, plan, fault)
+
+    async def _scripted(self, conn: _Conn, wire: Wire, script: Script) -> None:
+        """A recorded stream replayed verbatim, or a given Anthropic message (streamed as
+        Anthropic's documented events when the request streams)."""
+        if conn.rec.stream:
+            frames = script.frames or render_message(script.message or {})
+            await conn.start(200, SSE_HEADERS + wire.headers())
+            for data in frames:
+                await conn.pause(self.fake._chunk_delay_for(conn.rec.model))
+                await conn.body(data)
+            return await conn.body(b"", more=False)
+        await conn.json(200, script.message or {}, wire.headers())
 
     async def _respond(self, conn: _Conn, wire: Wire, plan: Plan, fault: Fault | None) -> None:
         kind, stream = (fault.kind if fault else None), conn.rec.stream
@@ -567,6 +596,7 @@ class FakeUpstream:
         self._delays: dict[str, float] = {}
         self._cache: dict[str, tuple[int, int]] = {}
         self._no_usage: set[str] = set()
+        self._scripts: dict[str, Script] = {}
         self._app = _App(self)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -667,9 +697,21 @@ class FakeUpstream:
         with self._cond:
             self._cache[model] = (creation, read)
 
+    def set_message(self, model: str, message: dict) -> None:
+        """Answer `model` with this Anthropic message as given (thinking, citations, server
+        tools...); a streaming request gets it as Anthropic's documented events."""
+        with self._cond:
+            self._scripts[model] = Script(message=message)
+
+    def set_recording(self, model: str, text: str) -> None:
+        """Replay a recorded SSE stream (either wire) verbatim to streaming requests."""
+        with self._cond:
+            self._scripts[model] = Script(frames=recorded_frames(text))
+
     def reset(self) -> None:
         """Forget faults, replies, delays, cache settings and recorded requests."""
         with self._cond:
+            self._scripts.clear()
             self._faults.clear()
             self._replies.clear()
             self._delays.clear()
@@ -709,6 +751,10 @@ class FakeUpstream:
                 if queue:
                     return queue.popleft()
         return None
+
+    def _script_for(self, model: str) -> Script | None:
+        with self._cond:
+            return self._scripts.get(model)
 
     def _chunk_delay_for(self, model: str) -> float:
         with self._cond:

@@ -183,8 +183,67 @@ def _content_text(content: Any) -> str:
     return ""
 
 
+@dataclass
+class Script:
+    """A reply given in full: raw SSE frames to replay, or an Anthropic message."""
+
+    message: dict | None = None
+    frames: list[bytes] | None = None
+
+
+def recorded_frames(text: str) -> list[bytes]:
+    """A recorded stream (blank-line separated events) as frames, byte for byte."""
+    return [block.strip("\n").encode() + b"\n\n" for block in text.split("\n\n") if block.strip()]
+
+
+def _block_events(index: int, block: dict) -> list[bytes]:
+    """One content block as content_block_start, its deltas and content_block_stop."""
+    kind, deltas = block["type"], []
+    shell = dict(block)
+    if kind == "text":
+        shell = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": part} for part in words_of(block["text"])]
+        deltas += [{"type": "citations_delta", "citation": c} for c in block.get("citations") or ()]
+    elif kind == "thinking":
+        shell = {"type": "thinking", "thinking": ""}
+        deltas = [{"type": "thinking_delta", "thinking": p} for p in words_of(block["thinking"])]
+        deltas.append({"type": "signature_delta", "signature": block["signature"]})
+    elif kind in ("tool_use", "server_tool_use"):
+        shell = {**block, "input": {}}
+        raw = json.dumps(block.get("input") or {})
+        deltas = [{"type": "input_json_delta", "partial_json": p} for p in _fragments(raw, 3)]
+    start = {"type": "content_block_start", "index": index, "content_block": shell}
+    out = [_event(start)]
+    out += [_event({"type": "content_block_delta", "index": index, "delta": d}) for d in deltas]
+    return [*out, _event({"type": "content_block_stop", "index": index})]
+
+
+def render_message(message: dict) -> list[bytes]:
+    """A whole Anthropic message as the documented event sequence."""
+    usage = dict(message.get("usage") or {})
+    start = {**message, "content": [], "stop_reason": None, "stop_sequence": None}
+    start["usage"] = {**usage, "output_tokens": 1}
+    frames = [_event({"type": "message_start", "message": start}), _event({"type": "ping"})]
+    for index, block in enumerate(message.get("content") or ()):
+        frames += _block_events(index, block)
+    delta = {
+        "stop_reason": message.get("stop_reason"),
+        "stop_sequence": message.get("stop_sequence"),
+    }
+    if message.get("stop_details") is not None:
+        delta["stop_details"] = message["stop_details"]
+    frames.append(_event({"type": "message_delta", "delta": delta, "usage": usage}))
+    return [*frames, _event({"type": "message_stop"})]
+
+
 class AnthropicWire:
     """Anthropic Messages (`POST /v1/messages`), as api.anthropic.com sends it."""
+
+    def count(self, body: dict) -> dict:
+        """`/v1/messages/count_tokens`: words of system, messages and tools."""
+        words = self.prompt({"max_tokens": 1, **body}).words
+        tools = body.get("tools")
+        return {"input_tokens": words + (len(json.dumps(tools).split()) if tools else 0)}
 
     def headers(self) -> Headers:
         return [(b"request-id", new_id("req_011C", 20).encode())]

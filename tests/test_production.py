@@ -114,9 +114,9 @@ PAGES: list[tuple[str, Request, tuple[int, int, int]]] = [
         (302, 200, 200),
     ),
     (
-        "playground:model_search",
+        "playground:model_search",  # open to anyone, like the catalog (other pages reuse it)
         lambda h, w: h.get("/playground/models/?q=gpt"),
-        (302, 200, 200),
+        (200, 200, 200),
     ),
     (
         "playground:pane_row",
@@ -132,6 +132,37 @@ PAGES: list[tuple[str, Request, tuple[int, int, int]]] = [
         "playground:run_detail someone else's",
         lambda h, w: h.get(f"/playground/runs/{w.other_run}/"),
         (302, 404, 200),
+    ),
+    ("playground:recent_runs", lambda h, w: h.get("/playground/runs/"), (403, 200, 200)),
+    (
+        "playground:recent_runs search",
+        lambda h, w: h.get("/playground/runs/?q=question"),
+        (403, 200, 200),
+    ),
+    (
+        "playground:export_run json",
+        lambda h, w: h.get(f"/playground/runs/{w.member_run}/export.json"),
+        (403, 200, 200),
+    ),
+    (
+        "playground:export_run md, someone else's",
+        lambda h, w: h.get(f"/playground/runs/{w.other_run}/export.md"),
+        (403, 404, 200),
+    ),
+    (
+        "playground:export_run unknown format",
+        lambda h, w: h.get(f"/playground/runs/{w.member_run}/export.txt"),
+        (404, 404, 404),
+    ),
+    (
+        "playground:rate_run own",
+        lambda h, w: post(h, f"/playground/runs/{w.member_run}/rate/", data={"winner": ""}),
+        (403, 200, 404),
+    ),
+    (
+        "playground:rate_run invalid",
+        lambda h, w: post(h, f"/playground/runs/{w.member_run}/rate/", data={"winner": "9"}),
+        (403, 400, 404),
     ),
     ("playground:run", lambda h, w: post(h, "/playground/run/", data=RUN_FORM), (200, 200, 200)),
     (
@@ -180,9 +211,20 @@ PAGES: list[tuple[str, Request, tuple[int, int, int]]] = [
     ),
     ("sim:chat_completions", lambda h, w: post(h, "/sim/v1/chat/completions"), (401, 401, 401)),
     ("sim:models", lambda h, w: h.get("/sim/v1/models"), (401, 401, 401)),
+    ("sim:embeddings", lambda h, w: post(h, "/sim/v1/embeddings"), (401, 401, 401)),
     ("v1:models", lambda h, w: h.get("/v1/models"), (401, 401, 401)),
     ("admin:index", lambda h, w: h.get("/admin/"), (302, 302, 200)),
     ("admin:login", lambda h, w: h.get("/admin/login/"), (200, 200, 302)),
+    (  # last: it deletes the member's run
+        "playground:delete_run someone else's",
+        lambda h, w: post(h, f"/playground/runs/{w.other_run}/delete/"),
+        (403, 404, 404),
+    ),
+    (
+        "playground:delete_run own",
+        lambda h, w: post(h, f"/playground/runs/{w.member_run}/delete/"),
+        (403, 200, 404),
+    ),
 ]
 WHO = ("anonymous", "member", "staff")
 
@@ -245,11 +287,17 @@ def test_uploads_are_size_checked_before_they_are_read(world: World) -> None:
 
 def api(world: World, key: str | None, method: str, path: str, **kwargs: Any) -> httpx.Response:
     headers = {"authorization": f"Bearer {key}"} if key else {}
+    headers |= kwargs.pop("headers", {})
     return httpx.request(method, world.base + path, headers=headers, timeout=30, **kwargs)
 
 
 CHAT = {"model": "fakeai/gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 EU_CHAT = {**CHAT, "model": "fakeanthropic/claude-3-5-sonnet-20241022"}
+EMBED = {"model": "sim/embed", "input": ["a", "b"]}
+RESPONSE = {"model": "fakeai/gpt-4o", "input": "hi"}
+LEGACY = {"model": "fakeai/gpt-4o", "prompt": "Once"}
+MESSAGE = {"max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
+ANTHROPIC = {"anthropic-version": "2023-06-01"}
 
 
 @pytest.mark.parametrize(
@@ -267,6 +315,21 @@ EU_CHAT = {**CHAT, "model": "fakeanthropic/claude-3-5-sonnet-20241022"}
         ("eu", "GET", "/v1/models/fakeanthropic/claude-3-5-sonnet-20241022", None, 200),
         ("eu", "POST", "/v1/chat/completions", CHAT, 403),
         ("eu", "POST", "/v1/chat/completions", EU_CHAT, 200),
+        ("none", "POST", "/v1/embeddings", EMBED, 401),
+        ("key", "POST", "/v1/embeddings", EMBED, 200),  # the simulator, sent the internal token
+        ("key", "POST", "/v1/embeddings", {"model": "sim/embed"}, 400),
+        ("none", "POST", "/v1/responses", RESPONSE, 401),
+        ("key", "POST", "/v1/responses", RESPONSE, 200),
+        ("key", "GET", "/v1/responses/resp_nope", None, 404),
+        ("eu", "POST", "/v1/responses", RESPONSE, 403),
+        ("none", "GET", "/v1/files", None, 401),
+        ("key", "GET", "/v1/files", None, 200),
+        ("key", "GET", "/v1/files/file-nope", None, 404),
+        ("none", "GET", "/v1/batches", None, 401),
+        ("key", "GET", "/v1/batches", None, 200),
+        ("key", "GET", "/v1/batches/batch_nope", None, 404),
+        ("none", "POST", "/v1/completions", LEGACY, 401),
+        ("key", "POST", "/v1/completions", {"prompt": "Once"}, 400),
     ],
 )
 def test_api_with_and_without_keys(
@@ -293,6 +356,47 @@ def test_models_lists_only_what_a_region_limited_key_can_use(world: World) -> No
     )
 
 
+@pytest.mark.parametrize(
+    ("who", "method", "path", "body", "status"),
+    [
+        ("none", "POST", "/v1/messages", {**MESSAGE, "model": EU_CHAT["model"]}, 401),
+        ("key", "POST", "/v1/messages", {**MESSAGE, "model": EU_CHAT["model"]}, 200),
+        ("key", "POST", "/v1/messages", {"model": EU_CHAT["model"]}, 400),
+        ("eu", "POST", "/v1/messages", {**MESSAGE, "model": CHAT["model"]}, 403),
+        ("key", "POST", "/v1/messages/count_tokens", {**MESSAGE, "model": CHAT["model"]}, 200),
+        ("none", "GET", "/v1/models", None, 401),
+        ("key", "GET", "/v1/models", None, 200),
+        ("eu", "GET", "/v1/models/fakeai/gpt-4o", None, 404),
+        ("eu", "GET", "/v1/models/fakeanthropic/claude-3-5-sonnet-20241022", None, 200),
+    ],
+)
+def test_anthropic_door_with_and_without_keys(
+    world: World, fake: Any, who: str, method: str, path: str, body: Any, status: int
+) -> None:
+    """The Anthropic door (x-api-key, as the anthropic SDK sends it), in Anthropic's envelope."""
+    key = {"none": None, "key": world.key, "eu": world.eu_key}[who]
+    headers = {**ANTHROPIC, **({"x-api-key": key} if key else {})}
+    response = httpx.request(method, world.base + path, headers=headers, json=body, timeout=30)
+    assert response.status_code == status, response.text
+    if status >= 400:
+        assert response.json()["type"] == "error" and response.json()["error"]["message"]
+
+
+def test_anthropic_models_list_only_what_a_region_limited_key_can_use(world: World) -> None:
+    """/v1/models in Anthropic's shape is filtered by the key's regions, as OpenAI's is."""
+
+    def ids(key: str) -> set[str]:
+        headers = {**ANTHROPIC, "x-api-key": key}
+        response = httpx.get(world.base + "/v1/models", headers=headers, timeout=30)
+        data = response.json()["data"]
+        assert all(m["type"] == "model" for m in data)
+        return {m["id"] for m in data}
+
+    everything = ids(world.key)
+    assert "fakeai/gpt-4o" in everything
+    assert ids(world.eu_key) == {"fakeanthropic/claude-3-5-sonnet-20241022"}
+
+
 def test_v1_honours_allowed_hosts(world: World) -> None:
     """The /v1 fast path refuses a Host that is not in ALLOWED_HOSTS, like every other path."""
     for path in ("/v1/models", "/metrics"):
@@ -304,6 +408,15 @@ def test_v1_honours_allowed_hosts(world: World) -> None:
     assert httpx.get(world.base + "/v1/models", headers={"host": "evil.example"}).json()["error"][
         "code"
     ] == ("invalid_host")
+    for path, body in (("/v1/embeddings", EMBED), ("/v1/responses", RESPONSE)):
+        response = api(world, world.key, "POST", path, json=body, headers={"host": "evil.example"})
+        assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_host"
+    refused = httpx.post(
+        world.base + "/v1/messages",
+        json={**MESSAGE, "model": EU_CHAT["model"]},
+        headers={**ANTHROPIC, "x-api-key": world.key, "host": "evil.example"},
+    )
+    assert refused.status_code == 400 and refused.json()["type"] == "error", refused.text
 
 
 def test_admin_pages_for_staff(world: World) -> None:
@@ -337,6 +450,7 @@ COVERED = {
     "^v1(/.*)?$",
     "sim/v1/chat/completions",
     "sim/v1/models",
+    "sim/v1/embeddings",
     "accounts/login/",
     "accounts/logout/",
     "playground/",
@@ -344,6 +458,10 @@ COVERED = {
     "playground/models/",
     "playground/pane-row/",
     "playground/runs/<int:pk>/",
+    "playground/runs/",
+    "playground/runs/<int:pk>/delete/",
+    "playground/runs/<int:pk>/rate/",
+    "playground/runs/<int:pk>/export.<str:fmt>",
     "costcalc/",
     "costcalc/upload/",
     "batch/",

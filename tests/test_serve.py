@@ -123,7 +123,16 @@ def _serve_command(kind: str, port: int, var: Path) -> list[str]:
     if kind == "config.serve":
         return [sys.executable, "-m", "config.serve", "--workers", "2", "--port", str(port)]
     venv = Path(sys.executable).parent.parent
-    return ["make", "run", "-o", f"{venv}/.installed", f"VENV={venv}", f"PORT={port}"]
+    return [
+        "make",
+        "run",
+        "-o",
+        f"{venv}/.installed",
+        "-o",
+        f"{venv}/.serve-installed",
+        f"VENV={venv}",
+        f"PORT={port}",
+    ]
 
 
 @pytest.fixture(params=["config.serve", "make run"])

@@ -30,14 +30,27 @@ def _in_bounds(value: dt.date | None) -> dt.date | None:
     return value
 
 
+PROTOCOLS = [
+    ("", "All doors"),
+    ("chat", "chat (OpenAI chat)"),
+    ("messages", "messages (Anthropic)"),
+]
+
+
 class RangeForm(forms.Form):
-    """Missing dates default to the last 30 days up to today (or up to ``end``)."""
+    """Missing dates default to the last 30 days up to today (or up to ``end``); ``protocol``
+    keeps the requests of one front door (empty: all)."""
 
     start = _date_field()
     end = _date_field()
+    protocol = forms.ChoiceField(
+        required=False,
+        choices=PROTOCOLS,
+        error_messages={"invalid_choice": "Pick chat, messages or all doors."},
+    )
 
     def __init__(self, data: Any, *, today: dt.date) -> None:
-        super().__init__({name: data.get(name, "") for name in ("start", "end")})
+        super().__init__({name: data.get(name, "") for name in ("start", "end", "protocol")})
         self.today = today
 
     def clean_start(self) -> dt.date | None:
@@ -63,8 +76,13 @@ class RangeForm(forms.Form):
     def range(self) -> DateRange:
         return DateRange(self.cleaned_data["start"], self.cleaned_data["end"])
 
+    @property
+    def date_fields(self) -> list[Any]:
+        return [self[name] for name in ("start", "end")]
+
     def value(self, name: str) -> str:
         """What the input shows: the range in use, or what was typed when it is invalid."""
         if self.is_valid():
-            return self.cleaned_data[name].isoformat()
+            value = self.cleaned_data[name]
+            return value.isoformat() if isinstance(value, dt.date) else str(value or "")
         return str(self.data.get(name, ""))

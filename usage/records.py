@@ -38,6 +38,21 @@ def by_request_ids(request_ids: list[str]) -> list[UsageRecord]:
     return rows
 
 
+def complexity_decisions(route: str, since: dt.datetime) -> list[tuple[float, str]]:
+    """(complexity score, decision text) of a route's requests since `since`: the decision
+    names the estimator part that scored the prompt."""
+    rows = UsageRecord.objects.filter(
+        route=route, created_at__gte=since, complexity_score__isnull=False
+    ).values_list("complexity_score", "decision")
+    return [(s, d) for s, d in rows if s is not None]  # isnull=False: none are None
+
+
+def complexity_decisions_between(first: dt.datetime, after: dt.datetime) -> list[str]:
+    """The decisions of complexity-scored requests created in [first, after)."""
+    rows = between(first, after).filter(complexity_score__isnull=False)
+    return list(rows.values_list("decision", flat=True))
+
+
 def complexity_scores(route: str, since: dt.datetime) -> list[float]:
     """The complexity scores recorded for a route's requests since `since`."""
     scores = UsageRecord.objects.filter(

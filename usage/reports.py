@@ -120,6 +120,7 @@ class Day(Group):
 @dataclass
 class Totals(Group):
     upstream_requests: int = 0  # requests that made at least one upstream attempt
+    not_configured: int = 0  # errors because no target's provider is configured
     fallbacks: int = 0
     fallbacks_answered: int = 0
 
@@ -149,6 +150,7 @@ class Report:
     by_key: list[Group]
     by_route: list[Group]
     by_source: list[Group]
+    by_protocol: list[Group]
     # (day, model) -> spend; the stacked spend chart reads it
     day_model: dict[tuple[dt.date, str], Spend]
 
@@ -181,17 +183,24 @@ def percentiles(values: Iterable[float]) -> Percentiles | None:
     return Percentiles(len(ordered), p50, p90, p99)
 
 
+NOT_CONFIGURED = "not_configured"  # error type and attempt outcome: a provider without its key
+
+
 def fell_back(attempts: Any) -> bool:
-    """True when a failed or skipped attempt was followed by another attempt."""
+    """True when a failed or skipped attempt was followed by another attempt. Targets skipped
+    because their provider is not configured are set-up, not fallbacks: they are left out."""
     if not isinstance(attempts, list):
         return False
-    return any(not isinstance(a, dict) or a.get("outcome") != "ok" for a in attempts[:-1])
+    tried = [a for a in attempts if not isinstance(a, dict) or a.get("outcome") != NOT_CONFIGURED]
+    return any(not isinstance(a, dict) or a.get("outcome") != "ok" for a in tried[:-1])
 
 
-def records(rng: DateRange) -> QuerySet[UsageRecord]:
-    """Usage records of the range, without the model's default ordering (it breaks GROUP BY)."""
+def records(rng: DateRange, protocol: str = "") -> QuerySet[UsageRecord]:
+    """Usage records of the range (of one front door when `protocol` is given), without the
+    model's default ordering (it breaks GROUP BY)."""
     first, after = rng.bounds()
-    return between(first, after)
+    qs = between(first, after)
+    return qs.filter(protocol=protocol) if protocol else qs
 
 
 def _aggregates() -> dict[str, Any]:
@@ -243,7 +252,11 @@ def _source_label(value: str) -> str:
 def totals(qs: QuerySet[UsageRecord]) -> Totals:
     row = qs.aggregate(**_aggregates())
     result = Totals("total", **_fields(row))
-    result.upstream_requests = qs.filter(attempts__0__isnull=False).count()
+    not_configured = qs.filter(error_type=NOT_CONFIGURED)
+    result.not_configured = not_configured.count()
+    result.upstream_requests = (
+        qs.filter(attempts__0__isnull=False).exclude(error_type=NOT_CONFIGURED).count()
+    )
     for attempts, status in qs.filter(attempts__1__isnull=False).values_list("attempts", "status"):
         if fell_back(attempts):
             result.fallbacks += 1
@@ -309,9 +322,14 @@ def by_source(qs: QuerySet[UsageRecord]) -> list[Group]:
     return _ranked(Group(_source_label(row["source"]), **_fields(row)) for row in rows)
 
 
-def build(rng: DateRange) -> Report:
-    """Everything the dashboard shows for one date range."""
-    qs = records(rng)
+def by_protocol(qs: QuerySet[UsageRecord]) -> list[Group]:
+    rows = _grouped(qs, "protocol")
+    return _ranked(Group(row["protocol"] or "chat", **_fields(row)) for row in rows)
+
+
+def build(rng: DateRange, protocol: str = "") -> Report:
+    """Everything the dashboard shows for one date range (and front door)."""
+    qs = records(rng, protocol)
     return Report(
         range=rng,
         totals=totals(qs),
@@ -320,5 +338,6 @@ def build(rng: DateRange) -> Report:
         by_key=by_key(qs),
         by_route=by_route(qs),
         by_source=by_source(qs),
+        by_protocol=by_protocol(qs),
         day_model=by_day_and_model(qs),
     )

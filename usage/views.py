@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from accounts.access import staff_required
 
 from . import charts, export, reports
-from .forms import RangeForm
+from .forms import PROTOCOLS, RangeForm
 
 PRESETS = (7, 30, 90)
 
@@ -41,6 +41,8 @@ def dashboard(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         "form": form,
         "start_value": form.value("start"),
         "end_value": form.value("end"),
+        "protocol_value": form.value("protocol"),
+        "protocols": PROTOCOLS,
         "time_zone": timezone.get_current_timezone_name(),
         **_links(form),
     }
@@ -48,6 +50,6 @@ def dashboard(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         return render(request, "usage/index.html", context, status=400)
     if request.GET.get("format") == "csv":
         return export.csv_response(form.range)
-    report = reports.build(form.range)
+    report = reports.build(form.range, form.cleaned_data.get("protocol") or "")
     context.update(report=report, chart=None if report.empty else charts.chart_data(report))
     return render(request, "usage/index.html", context)

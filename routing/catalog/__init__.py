@@ -18,6 +18,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
 
+from routing.catalog import names
 from routing.catalog import version as confver
 from routing.errors import GatewayError
 
@@ -36,6 +37,8 @@ class ProviderEntry:
     region: str
     rpm: int | None = None
     tpm: int | None = None
+    serves_responses: bool = False  # OpenAI's Responses API, natively
+    serves_completions: bool = False  # the legacy /v1/completions
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +57,20 @@ class ModelEntry:
     note: str
     rpm: int | None = None
     tpm: int | None = None
+    kind: str = "chat"  # chat | embedding
+    dimensions: int | None = None  # embedding models: vector length
 
     @property
     def simulated(self) -> bool:
         return self.provider.slug == "sim"
 
     def estimate_cost(self, input_tokens: int, output_tokens: int) -> Decimal | None:
-        if not self.price_known or self.input_price is None or self.output_price is None:
+        output_price = self.output_price
+        if output_price is None and self.kind == "embedding":
+            output_price = Decimal(0)  # embeddings are priced on input only
+        if not self.price_known or self.input_price is None or output_price is None:
             return None
-        return (self.input_price * input_tokens + self.output_price * output_tokens) / 1_000_000
+        return (self.input_price * input_tokens + output_price * output_tokens) / 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,13 +116,39 @@ class Snapshot:
     aliases: dict[str, str]
     keys: dict[str, KeyEntry]
     routes: dict[str, RouteEntry] = field(default_factory=dict)
+    bare: dict[str, list[ModelEntry]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        bare: dict[str, list[ModelEntry]] = {}
+        for entry in self.models.values():
+            bare.setdefault(entry.model_id.lower(), []).append(entry)
+        object.__setattr__(self, "bare", bare)
 
     def resolve(self, name: str) -> ModelEntry | None:
+        """A model by its id, an alias, or a bare provider model id (see `bare_candidates`)."""
         entry = self.models.get(name)
         if entry is None:
             target = self.aliases.get(name.lower())
             entry = self.models.get(target) if target else None
+            if entry is None and target is None:
+                entry = names.pick(self.bare_candidates(name), name)
         return entry
+
+    def alias_target(self, name: str) -> str:
+        """What an admin alias maps `name` to (a model id or route/<slug>), or `name`."""
+        return self.aliases.get(name.lower(), name) if name not in self.models else name
+
+    def bare_candidates(self, name: str) -> list[ModelEntry]:
+        """The models whose provider serves `name` as its own id: configured providers only,
+        or all of them when none is configured (so the error can say what to set)."""
+        found = self.bare.get(name.lower(), [])
+        configured = [m for m in found if m.provider.configured]
+        return configured or found
+
+    def not_found(self, name: str) -> GatewayError:
+        return names.not_found(self, name)
 
 
 def _provider_entry(provider: Any) -> ProviderEntry:
@@ -138,6 +172,8 @@ def _provider_entry(provider: Any) -> ProviderEntry:
         region=provider.region,
         rpm=provider.rpm,
         tpm=provider.tpm,
+        serves_responses=provider.serves_responses,
+        serves_completions=provider.serves_completions,
     )
 
 
@@ -157,6 +193,8 @@ def _model_entry(model: Any, provider: ProviderEntry) -> ModelEntry:
         note=model.note,
         rpm=model.rpm,
         tpm=model.tpm,
+        kind=model.kind,
+        dimensions=model.dimensions,
     )
 
 
@@ -173,8 +211,9 @@ def load_snapshot(version: object) -> Snapshot:
         entry = _model_entry(model, providers[model.provider_id])
         models[entry.id] = entry
     aliases = {
-        a.name.lower(): f"{a.model.provider.slug}/{a.model.model_id}"
+        a.name.lower(): a.destination
         for a in Alias.objects.select_related("model__provider")
+        if a.destination
     }
     keys = {
         k.key_hash: KeyEntry(

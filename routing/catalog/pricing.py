@@ -110,7 +110,10 @@ def _flat_cost(model: ModelInfo, usage: TokenUsage, when: dt.datetime) -> Decima
     values = prices.__dict__
     if any(not isinstance(values.get(k), Decimal | None) for k in TOKEN_KEYS):
         return None  # tiered prices: genai-prices applies the tiers
-    if values.get("input_mtok") is None or values.get("output_mtok") is None:
+    output_price = values.get("output_mtok")
+    if output_price is None and not usage.output_tokens:
+        output_price = Decimal(0)  # input-only prices (embeddings), nothing output
+    if values.get("input_mtok") is None or output_price is None:
         return None
     cached = usage.cache_read_tokens
     written = usage.cache_write_tokens
@@ -121,7 +124,7 @@ def _flat_cost(model: ModelInfo, usage: TokenUsage, when: dt.datetime) -> Decima
     uncached = usage.input_tokens - cached - written
     total = (
         uncached * values["input_mtok"]
-        + usage.output_tokens * values["output_mtok"]
+        + usage.output_tokens * output_price
         + (cached * cast(Decimal, read_price) if cached else 0)
         + (written * cast(Decimal, write_price) if written else 0)
     ) / MTOK

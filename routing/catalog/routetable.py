@@ -30,6 +30,7 @@ class CatalogIndex:
     models: dict[str, int | None] = field(default_factory=dict)
     disabled: set[str] = field(default_factory=set)
     aliases: dict[str, str] = field(default_factory=dict)
+    embeddings: dict[str, int | None] = field(default_factory=dict)  # id -> dimensions
 
     @classmethod
     def load(cls) -> CatalogIndex:
@@ -40,8 +41,11 @@ class CatalogIndex:
                 index.disabled.add(model.public_id)
             else:
                 target[model.public_id] = model.context_window
+            if model.kind == Model.Kind.EMBEDDING:
+                index.embeddings[model.public_id] = model.dimensions
         for alias in Alias.objects.select_related("model__provider"):
-            index.aliases[alias.name.lower()] = alias.model.public_id
+            if alias.destination:
+                index.aliases[alias.name.lower()] = alias.destination
         return index
 
     def problem(self, name: str) -> str | None:
@@ -51,6 +55,9 @@ class CatalogIndex:
         if canonical in self.disabled:
             return f"model '{name}' is disabled"
         return f"unknown model '{name}'"
+
+    def canonical(self, name: str) -> str:
+        return self.aliases.get(str(name).lower(), name)
 
     def limit(self, name: str) -> int | None:
         return self.models.get(self.aliases.get(str(name).lower(), name))
@@ -80,6 +87,38 @@ def _target_problems(t: dict[str, Any], where: str, index: CatalogIndex) -> list
     return problems
 
 
+def _route_models(data: dict[str, Any]) -> list[str]:
+    names = []
+    for t in data.get("targets") or []:
+        names += [t.get("model") or "", *(t.get("fallbacks") or [])]
+    return [str(n) for n in [*names, *(data.get("fallbacks") or [])] if n]
+
+
+def _embedding_problems(data: dict[str, Any], index: CatalogIndex, where: str) -> list[str]:
+    """A route serves chat or embeddings, never both; a fallback between embedding models
+    only works when their vectors have the same length (an index holds one dimension)."""
+    names = [index.canonical(n) for n in _route_models(data)]
+    embedding = [n for n in names if n in index.embeddings]
+    if not embedding:
+        return []
+    chat = [n for n in names if n in index.models and n not in index.embeddings]
+    if chat:
+        return [
+            f"{where}.targets: mixes embedding models ({embedding[0]}) and chat models "
+            f"({chat[0]}); a route serves one or the other"
+        ]
+    dims = {n: index.embeddings[n] for n in embedding}
+    if len(set(dims.values())) > 1:
+        listed = ", ".join(f"{n} ({d or '?'})" for n, d in dims.items())
+        return [
+            f"{where}.targets: embedding models of one route (fallbacks included) must "
+            f"share one dimension: {listed}"
+        ]
+    if data.get("strategy") == "ensemble":
+        return [f"{where}.strategy: embedding models cannot be an ensemble"]
+    return []
+
+
 def route_problems(data: dict[str, Any], index: CatalogIndex, where: str = "route") -> list[str]:
     """Every problem of one route, each naming its field."""
     problems = []
@@ -105,6 +144,7 @@ def route_problems(data: dict[str, Any], index: CatalogIndex, where: str = "rout
     timeout = data.get("first_token_timeout_seconds")
     if timeout is not None and (not isinstance(timeout, int | float) or timeout < 0.1):
         problems.append(f"{where}.first_token_timeout_seconds: a number of seconds, at least 0.1")
+    problems += _embedding_problems(data, index, where)
     return problems
 
 

@@ -23,10 +23,20 @@ class BuiltinProvider:
     extra_models: tuple[str, ...] = field(
         default=()
     )  # provider ids priced by genai-prices matching
+    serves_responses: bool = False  # OpenAI's Responses API (/v1/responses)
+    serves_completions: bool = False  # the legacy /v1/completions
 
 
 BUILTIN_PROVIDERS: tuple[BuiltinProvider, ...] = (
-    BuiltinProvider("openai", "OpenAI", "openai", "https://api.openai.com/v1", "openai"),
+    BuiltinProvider(
+        "openai",
+        "OpenAI",
+        "openai",
+        "https://api.openai.com/v1",
+        "openai",
+        serves_responses=True,
+        serves_completions=True,
+    ),
     BuiltinProvider(
         "anthropic",
         "Anthropic",
@@ -42,7 +52,13 @@ BUILTIN_PROVIDERS: tuple[BuiltinProvider, ...] = (
         ),
     ),
     BuiltinProvider(
-        "deepseek", "DeepSeek", "openai", "https://api.deepseek.com/v1", "deepseek", "cn"
+        "deepseek",
+        "DeepSeek",
+        "openai",
+        "https://api.deepseek.com/v1",
+        "deepseek",
+        "cn",
+        serves_completions=True,
     ),
     BuiltinProvider(
         "qwen",
@@ -53,7 +69,14 @@ BUILTIN_PROVIDERS: tuple[BuiltinProvider, ...] = (
         "sg",
         model_prefix="qwen/",
     ),
-    BuiltinProvider("together", "Together", "openai", "https://api.together.xyz/v1", "together"),
+    BuiltinProvider(
+        "together",
+        "Together",
+        "openai",
+        "https://api.together.xyz/v1",
+        "together",
+        serves_completions=True,
+    ),
     BuiltinProvider("groq", "Groq", "openai", "https://api.groq.com/openai/v1", "groq"),
     BuiltinProvider("mistral", "Mistral", "openai", "https://api.mistral.ai/v1", "mistral", "eu"),
     BuiltinProvider(
@@ -63,6 +86,7 @@ BUILTIN_PROVIDERS: tuple[BuiltinProvider, ...] = (
         "https://api.fireworks.ai/inference/v1",
         "fireworks",
         id_template="accounts/fireworks/models/{id}",
+        serves_completions=True,
     ),
     BuiltinProvider(
         "google",
@@ -85,6 +109,7 @@ BUILTIN_PROVIDERS: tuple[BuiltinProvider, ...] = (
         "http://127.0.0.1:11434/v1",
         region="local",
         requires_key=False,
+        serves_completions=True,
     ),
     BuiltinProvider(
         "sim", "Simulator (not a real model)", "openai", "", region="local", requires_key=False
@@ -99,6 +124,23 @@ SIM_MODELS: tuple[tuple[str, str, float], ...] = (
     ("smart", "openai:gpt-4o", 0.8),
 )
 
+# The simulator's embedding model: deterministic vectors, priced as OpenAI's small one.
+SIM_EMBEDDING = ("embed", "openai:text-embedding-3-small", 256)
+
+# Embedding models of built-in providers: (provider slug, model id, genai-prices reference,
+# native vector length). The length is a fact of the model, not a price; prices come from
+# genai-prices ("" when it has none: listed, flagged unpriced).
+EMBEDDING_MODELS: tuple[tuple[str, str, str, int], ...] = (
+    ("openai", "text-embedding-3-small", "openai:text-embedding-3-small", 1536),
+    ("openai", "text-embedding-3-large", "openai:text-embedding-3-large", 3072),
+    ("openai", "text-embedding-ada-002", "openai:text-embedding-ada-002", 1536),
+    ("mistral", "mistral-embed", "mistral:mistral-embed", 1024),
+    ("mistral", "codestral-embed-2505", "mistral:codestral-embed-2505", 1536),
+    ("google", "gemini-embedding-001", "google:gemini-embedding-001", 3072),
+    ("together", "BAAI/bge-large-en-v1.5", "", 1024),
+    ("together", "BAAI/bge-base-en-v1.5", "", 768),
+)
+
 ALIASES: dict[str, str] = {
     "deepseek-ai/DeepSeek-V3": "deepseek/deepseek-chat",
     "deepseek-ai/DeepSeek-R1": "deepseek/deepseek-reasoner",
@@ -106,6 +148,10 @@ ALIASES: dict[str, str] = {
     "meta-llama/Llama-3.3-70B-Instruct": "groq/llama-3.3-70b-versatile",
     "anthropic/claude-3-5-sonnet": "anthropic/claude-3-5-sonnet-20241022",
     "anthropic/claude-3-5-haiku": "anthropic/claude-3-5-haiku-20241022",
+    # Claude Code's dated model names (its bare ones resolve by the catalog's own ids)
+    "claude-sonnet-4-5-20250929": "anthropic/claude-sonnet-4-5",
+    "claude-opus-4-1-20250805": "anthropic/claude-opus-4-1",
+    "claude-haiku-4-5-20251001": "anthropic/claude-haiku-4-5",
 }
 
 # Models that are not chat models (embeddings, speech, images...): not listed for /v1/chat.

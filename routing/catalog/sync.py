@@ -12,8 +12,10 @@ from routing.catalog import pricing
 from routing.catalog.seed import (
     ALIASES,
     BUILTIN_PROVIDERS,
+    EMBEDDING_MODELS,
     LEGACY_PREFIXES,
     NON_CHAT_MARKERS,
+    SIM_EMBEDDING,
     SIM_MODELS,
     BuiltinProvider,
 )
@@ -72,6 +74,8 @@ def _upsert_provider(builtin: BuiltinProvider) -> Provider:
         slug=builtin.slug,
         defaults={
             "name": builtin.name,
+            "serves_responses": builtin.serves_responses,
+            "serves_completions": builtin.serves_completions,
             "protocol": builtin.protocol,
             "requires_key": builtin.requires_key,
             "prices_source": builtin.prices_source,
@@ -79,6 +83,8 @@ def _upsert_provider(builtin: BuiltinProvider) -> Provider:
         },
         create_defaults={
             "name": builtin.name,
+            "serves_responses": builtin.serves_responses,
+            "serves_completions": builtin.serves_completions,
             "protocol": builtin.protocol,
             "requires_key": builtin.requires_key,
             "prices_source": builtin.prices_source,
@@ -134,6 +140,22 @@ def _sync_models(provider: Provider, wanted: list[tuple[str, str, str]]) -> list
     return synced
 
 
+def _sync_embeddings(report: SyncReport) -> None:
+    """Embedding models: priced like the rest, marked with their kind and vector length."""
+    wanted = [(slug, model_id, ref, dims, "") for slug, model_id, ref, dims in EMBEDDING_MODELS]
+    name, ref, dims = SIM_EMBEDDING
+    wanted.append(("sim", name, ref, dims, f"Simulated; priced as {ref.replace(':', '/')}"))
+    for slug, model_id, ref, dims, note in wanted:
+        provider = Provider.objects.get(slug=slug)
+        fields = {**_model_fields(ref, note), "kind": Model.Kind.EMBEDDING, "dimensions": dims}
+        model, _ = Model.objects.update_or_create(
+            provider=provider, model_id=model_id, defaults=fields
+        )
+        report.models += 1
+        report.priced += model.price_known
+        report.unpriced += not model.price_known
+
+
 @transaction.atomic
 def sync_catalog() -> SyncReport:
     """Bulk writes: model rows do not fire one config-version bump each (the command bumps)."""
@@ -155,6 +177,7 @@ def sync_catalog() -> SyncReport:
         report.models += 1
         report.priced += model.price_known
         report.unpriced += not model.price_known
+    _sync_embeddings(report)
     for alias, target in ALIASES.items():
         slug, _, model_id = target.partition("/")
         # An alias wins over a same-named row an older sync created from a genai-prices id.

@@ -59,6 +59,93 @@ NUMBER_WORDS = frozenset(
 )
 COMPARE_WORDS = frozenset(["more", "less", "fewer", "times", "older", "younger", "than"])
 
+# the seed heuristic's word lists (also difficulty cues of the chat part)
+TECHNICAL_WORDS = frozenset(
+    [
+        "algorithm",
+        "theorem",
+        "prove",
+        "proof",
+        "derive",
+        "derivative",
+        "integral",
+        "equation",
+        "matrix",
+        "vector",
+        "eigenvalue",
+        "probability",
+        "statistics",
+        "regression",
+        "optimize",
+        "optimization",
+        "complexity",
+        "asymptotic",
+        "recursion",
+        "recursive",
+        "concurrency",
+        "distributed",
+        "architecture",
+        "protocol",
+        "compiler",
+        "kernel",
+        "database",
+        "schema",
+        "query",
+        "latency",
+        "throughput",
+        "gradient",
+        "tensor",
+        "neural",
+        "quantum",
+        "thermodynamics",
+        "molecule",
+        "enzyme",
+        "genome",
+        "diagnosis",
+        "pathology",
+        "statute",
+        "jurisdiction",
+        "liability",
+        "contract",
+        "hypothesis",
+        "lemma",
+        "polynomial",
+        "logarithm",
+        "differential",
+        "stochastic",
+        "encryption",
+        "cryptographic",
+        "invariant",
+    ]
+)
+REASONING_WORDS = frozenset(
+    ["why", "explain", "analyze", "analyse", "compare", "evaluate", "justify", "prove", "design"]
+)
+
+SEED_WEIGHTS = {  # the seed heuristic: weights of its saturating signals
+    "length": 0.40,
+    "technical": 0.20,
+    "reasoning": 0.10,
+    "code": 0.12,
+    "math": 0.12,
+    "questions": 0.06,
+}
+
+
+def seed_heuristic(text: str, tokens: set[str], n_words: float) -> tuple[float, dict[str, float]]:
+    """The seed heuristic over ``text`` (its value, unclamped, and its signals in [0, 1]):
+    ``HeuristicEstimator`` runs it on the whole prompt, the chat part on its window."""
+    terms = {
+        "length": min(1.0, math.log1p(n_words) / math.log(1000)),
+        "technical": min(1.0, len(TECHNICAL_WORDS & tokens) / 3),
+        "reasoning": min(1.0, len(REASONING_WORDS & tokens) / 2),
+        "code": min(1.0, _count(text, CODE_MARKS) / 5),
+        "math": min(1.0, _count(text, MATH_CHARS) / 8),
+        "questions": min(1.0, max(0, text.count("?") - 1) / 3),
+    }
+    return sum(SEED_WEIGHTS[k] * v for k, v in terms.items()), terms
+
+
 # Names of the dense features, in a fixed order (the artefact stores weights by name).
 DENSE = (
     "log_words",

@@ -9,8 +9,9 @@ training prompts": thresholding at 1 - x sends roughly a share x of traffic to t
 strong model.
 
 A :class:`SplitModel` (the v2 and v3 artefacts) holds two of them: one for multiple-choice prompts
-(answer choices A-D), one for free-form prompts (word problems, chat), each calibrated on
-its own kind of training prompt.
+(answer choices A-D), one for word problems, each calibrated on its own kind of training
+prompt. ``part_for(shape)`` (:mod:`.shapes`) says which part may score a prompt: none for a
+shape no part was fitted on (chat), which the estimator then scores with its chat part.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from . import features as F
+from . import shapes as S
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,10 @@ class LinearModel:
     def score(self, prompt: str) -> float:
         return self.calibrate(self.logit(prompt))
 
+    def part_for(self, shape: str) -> LinearModel | None:
+        """A v1 model was fitted on multiple-choice and word-problem prompts, nothing else."""
+        return self if shape in (S.MULTIPLE_CHOICE, S.WORD_PROBLEM) else None
+
     def probability(self, logit: float) -> float:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
 
@@ -152,11 +158,18 @@ class SplitModel:
     free: LinearModel
     meta: dict[str, Any]
 
-    def part(self, prompt: str) -> LinearModel:
-        return self.mc if F.has_choices(prompt) else self.free
+    def part_for(self, shape: str) -> LinearModel | None:
+        """The part fitted on prompts of this shape, or None (no learned part is valid)."""
+        return (
+            self.mc
+            if shape == S.MULTIPLE_CHOICE
+            else self.free
+            if shape == S.WORD_PROBLEM
+            else None
+        )
 
-    def score(self, prompt: str) -> float:
-        return self.part(prompt).score(prompt)
+    def part(self, prompt: str) -> LinearModel | None:
+        return self.part_for(S.shape_of(prompt))
 
     def to_json(self) -> dict[str, Any]:
         return {

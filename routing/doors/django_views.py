@@ -9,7 +9,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from routing.doors import openai_chat
+from routing.doors import table
 from routing.doors.metrics_access import scrape_refused
 from routing.engine.context import new_request_id
 
@@ -25,8 +25,13 @@ def _body(request: HttpRequest) -> bytes | None:
 async def v1(request: HttpRequest) -> HttpResponseBase:
     request_id = getattr(request, "request_id", "") or new_request_id()
     headers = {name.lower(): value for name, value in request.headers.items()}
-    reply = await openai_chat.handle(
-        request.method or "GET", request.path, headers, _body(request), request_id
+    reply = await table.handle(
+        request.method or "GET",
+        request.path,
+        headers,
+        _body(request),
+        request_id,
+        request.META.get("QUERY_STRING", ""),
     )
     response: HttpResponseBase
     if reply.stream is not None:

@@ -2,7 +2,8 @@
 everything else (admin, playground, tools, /metrics, the simulator) by Django.
 
 Django's handler runs each request's middleware and signal work through thread hops; the
-API needs none of it, so this adapter reads the body, calls `openai_chat.handle`, and writes
+API needs none of it, so this adapter reads the body, calls the door's `handle` (picked by
+routing/doors/table.py), and writes
 the reply itself, cancelling the work when the client disconnects (as Django does).
 """
 
@@ -15,7 +16,8 @@ from typing import Any
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
-from routing.doors import openai_chat
+from routing.doors import table
+from routing.doors.base import Reply
 from routing.doors.middleware import SAFE_ID
 from routing.engine.context import new_request_id
 from routing.errors import GatewayError
@@ -44,7 +46,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return None if too_big else b"".join(parts)
 
 
-def _start(reply: openai_chat.Reply) -> MutableMapping[str, Any]:
+def _start(reply: Reply) -> MutableMapping[str, Any]:
     headers = [(b"content-type", reply.content_type.encode())]
     headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
     if reply.stream is None:
@@ -52,7 +54,7 @@ def _start(reply: openai_chat.Reply) -> MutableMapping[str, Any]:
     return {"type": "http.response.start", "status": reply.status, "headers": headers}
 
 
-async def _send_reply(reply: openai_chat.Reply, send: Send) -> None:
+async def _send_reply(reply: Reply, send: Send) -> None:
     await send(_start(reply))
     if reply.stream is None:
         await send({"type": "http.response.body", "body": reply.body})
@@ -78,7 +80,8 @@ _hosts_seen: dict[tuple[str, tuple[str, ...], bool], bool] = {}
 
 
 def host_allowed(host: str) -> bool:
-    """ALLOWED_HOSTS, as Django checks it for every other path (remembered per Host value)."""
+    """ALLOWED_HOSTS, as Django checks it for every other path (remembered per Host value);
+    checked before any door (chat, Anthropic, embeddings, files, ...) is picked."""
     seen = (host, tuple(settings.ALLOWED_HOSTS), settings.DEBUG)
     known = _hosts_seen.get(seen)
     if known is None:
@@ -101,12 +104,12 @@ async def serve_api(scope: Scope, receive: Receive, send: Send) -> None:
     incoming = headers.get("x-request-id", "")
     request_id = incoming if SAFE_ID.match(incoming) else new_request_id()
     if not host_allowed(headers.get("host", "")):
-        reply = openai_chat.error_reply(BAD_HOST)
+        reply = table.error_reply(scope["method"], scope["path"], headers, BAD_HOST, request_id)
         reply.headers["x-request-id"] = request_id
         await _send_reply(reply, send)
         return
     try:
-        body = await _read_body(receive, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        body = await _read_body(receive, table.body_limit(scope["path"]))
     except asyncio.CancelledError:
         return
     # The answer runs in this task; a watcher task cancels it when the client goes away. It
@@ -137,7 +140,8 @@ async def serve_api(scope: Scope, receive: Receive, send: Send) -> None:
 async def _answer(
     scope: Scope, headers: dict[str, str], body: bytes | None, request_id: str, send: Send
 ) -> None:
-    reply = await openai_chat.handle(scope["method"], scope["path"], headers, body, request_id)
+    query = scope.get("query_string", b"").decode("latin-1")
+    reply = await table.handle(scope["method"], scope["path"], headers, body, request_id, query)
     await _send_reply(reply, send)
 
 

@@ -9,42 +9,37 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from routing.catalog import KeyEntry, ModelEntry
+from routing.catalog import ModelEntry
+from routing.doors.base import (
+    Reply,
+    api_key_header,
+    cost_header,
+    gateway_headers,
+    json_reply,
+    new_context,
+    stream_reply,
+    usable,
+)
 from routing.engine import gateway
 from routing.engine.context import CallContext
 from routing.engine.gateway import StreamSession
-from routing.errors import GatewayError, invalid, model_not_found
-from routing.guards.cache import directives
+from routing.errors import GatewayError, invalid
 from routing.guards.keys import authenticate_header
 from routing.providers import UpstreamError
 from routing.schemas import ChatRequest, parse_chat_request
 
 log = logging.getLogger("switchyard.api")
-JSON = "application/json"
-PROTOCOL = "chat"  # this door's name in the usage record
+DOOR = "chat"  # what usage records call this door (their `protocol`)
+__all__ = ["Reply", "handle", "sse"]
 TOO_LARGE = GatewayError(413, "The request body is too large.", code="request_too_large")
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    stream: AsyncIterator[bytes] | None = None
-    content_type: str = JSON
 
 
 def error_reply(err: GatewayError) -> Reply:
     return Reply(err.status, dict(err.headers), orjson.dumps(err.payload()))
-
-
-def json_reply(data: Any, headers: dict[str, str] | None = None) -> Reply:
-    return Reply(200, headers or {}, orjson.dumps(data))
 
 
 def model_object(model: ModelEntry) -> dict[str, Any]:
@@ -65,27 +60,23 @@ def model_object(model: ModelEntry) -> dict[str, Any]:
         },
         "simulated": model.simulated,
         "region": model.region,
+        "kind": model.kind,
+        **({"dimensions": model.dimensions} if model.kind == "embedding" else {}),
     }
-
-
-def usable(model: ModelEntry, key: KeyEntry) -> bool:
-    """A configured provider's model in one of the key's regions (any, when it has none)."""
-    regions = key.allowed_regions
-    return model.provider.configured and (not regions or model.region.lower() in regions)
 
 
 async def models(headers: Mapping[str, str]) -> Reply:
     """The models this key can call: others are not listed."""
-    key, snapshot = await authenticate_header(headers.get("authorization", ""))
+    key, snapshot = await authenticate_header(api_key_header(headers))
     data = [model_object(m) for m in snapshot.models.values() if usable(m, key)]
     return json_reply({"object": "list", "data": data})
 
 
 async def model_detail(headers: Mapping[str, str], model_id: str) -> Reply:
-    key, snapshot = await authenticate_header(headers.get("authorization", ""))
+    key, snapshot = await authenticate_header(api_key_header(headers))
     model = snapshot.resolve(model_id)
     if model is None or (key.allowed_regions and not usable(model, key)):
-        raise model_not_found(model_id)
+        raise snapshot.not_found(model_id)
     return json_reply(model_object(model))
 
 
@@ -96,52 +87,26 @@ def _query_type(headers: Mapping[str, str], chat: ChatRequest) -> str:
     return value or ""
 
 
-def _headers(ctx: CallContext) -> dict[str, str]:
-    headers = {
-        "x-switchyard-attempts": str(len(ctx.attempts)),
-        "x-switchyard-cache": "hit" if ctx.cache_hit else "miss",
-    }
-    if ctx.model is not None:
-        headers["x-switchyard-model"] = ctx.model.id
-    if ctx.route:
-        headers["x-switchyard-route"] = ctx.route
-    if ctx.decision:
-        headers["x-switchyard-decision"] = ctx.decision.encode("ascii", "replace").decode()
-    if ctx.cache_hit and ctx.saved_usd is not None:
-        headers["x-switchyard-saved-usd"] = f"{ctx.saved_usd:.8f}"
-    headers.update(ctx.limit_headers)
-    return headers
-
-
 async def chat_completions(headers: Mapping[str, str], body: bytes, request_id: str) -> Reply:
-    key, snapshot = await authenticate_header(headers.get("authorization", ""))
+    key, snapshot = await authenticate_header(api_key_header(headers))
     chat = parse_chat_request(body)
-    cache_read, cache_write = directives(headers.get("cache-control", ""))
-    ctx = CallContext(
-        requested_model=chat.model,
-        api_key_id=key.id,
-        protocol=PROTOCOL,
-        stream=chat.stream,
-        query_type=_query_type(headers, chat),
-        allowed_regions=key.allowed_regions,
-        request_id=request_id,
-        cache_read=cache_read,
-        cache_write=cache_write,
+    ctx = new_context(
+        DOOR,
+        chat.model,
+        key.id,
+        chat.stream,
+        _query_type(headers, chat),
+        key.allowed_regions,
+        request_id,
+        headers.get("cache-control", ""),
     )
     if chat.stream:
         session = await gateway.open_stream(chat, snapshot, ctx, key)
         include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
-        stream_headers = {**_headers(ctx), "cache-control": "no-cache", "x-accel-buffering": "no"}
-        return Reply(
-            200,
-            stream_headers,
-            stream=sse(session, include_usage),
-            content_type="text/event-stream",
-        )
+        return stream_reply(sse(session, include_usage), gateway_headers(ctx))
     completion = await gateway.complete(chat, snapshot, ctx, key)
-    cost = ctx.cost()
-    reply_headers = _headers(ctx)
-    reply_headers["x-switchyard-cost-usd"] = f"{cost:.8f}" if cost is not None else "unknown"
+    reply_headers = gateway_headers(ctx)
+    reply_headers["x-switchyard-cost-usd"] = cost_header(ctx)
     judge = completion.body.get("switchyard", {}).get("judge")
     if judge and judge.get("choice") is not None:
         reply_headers["x-switchyard-judge-choice"] = str(judge["choice"])
@@ -156,6 +121,16 @@ def _stream_error(message: str, type_: str, code: str) -> bytes:
     return _event({"error": {"message": message, "type": type_, "code": code, "param": None}})
 
 
+def _with_cost(data: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+    """The usage chunk with the call's cost in USD (`usage.cost`, as OpenRouter sends it; a
+    streaming client cannot read a trailing header). None when the model has no price."""
+    usage = data.get("usage")
+    if not isinstance(usage, dict):
+        return data
+    cost = ctx.cost() if ctx.model is not None else None
+    return {**data, "usage": {**usage, "cost": float(cost) if cost is not None else None}}
+
+
 async def sse(session: StreamSession, include_usage: bool) -> AsyncIterator[bytes]:
     """Relay chunks as server-sent events; a failure after the first byte ends with an error
     event (no [DONE], no clean finish_reason), so a truncated answer never looks complete.
@@ -167,7 +142,8 @@ async def sse(session: StreamSession, include_usage: bool) -> AsyncIterator[byte
     try:
         async for chunk in chunks:
             if chunk.usage is None or chunk.data.get("choices") or include_usage:
-                held.append(_event(chunk.data))
+                data = _with_cost(chunk.data, session.ctx) if chunk.usage else chunk.data
+                held.append(_event(data))
             if held and (first or not chunk.more):
                 yield b"".join(held)
                 held.clear()

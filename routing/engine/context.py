@@ -47,7 +47,7 @@ class CallContext:
     requested_model: str
     api_key_id: int | None = None
     source: str = "api"
-    protocol: str = "chat"  # the front door: chat (OpenAI chat completions)
+    protocol: str = "chat"  # the front door: chat | messages | embeddings | responses | ...
     stream: bool = False
     query_type: str = ""
     request_id: str = field(default_factory=new_request_id)

@@ -24,6 +24,7 @@ from routing.providers import Chunk, Completion, UpstreamError, adapter_for
 
 T = TypeVar("T")
 QUOTA = "provider quota per minute reached"
+NOT_CONFIGURED = "not_configured"  # an attempt skipped because its provider has no key
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ async def _run(
     for index, attempt in enumerate(plan.attempts):
         reason = await _unavailable(attempt, single, tokens)
         if reason:
-            log = AttemptLog(attempt.model.id, "skipped", error=reason)
+            outcome = "skipped" if attempt.model.provider.configured else NOT_CONFIGURED
+            log = AttemptLog(attempt.model.id, outcome, error=reason)
             logs.append(log)
             skipped.append(log)
             continue
@@ -149,9 +151,37 @@ def _exhausted(
             details=details,
         )
         return Exhausted(quota, tuple(logs), "quota")
+    if last is None and skipped and all(s.outcome == NOT_CONFIGURED for s in skipped):
+        return Exhausted(_not_configured(plan, skipped, details), tuple(logs), NOT_CONFIGURED)
     if last is None:
         return Exhausted(_none_available(plan, skipped, details), tuple(logs))
     return Exhausted(_upstream_failed(last, details), tuple(logs), last.kind)
+
+
+def _not_configured(plan: Plan, skipped: list[AttemptLog], details: Any) -> GatewayError:
+    """Every target's provider lacks its key: a configuration problem that retrying cannot
+    fix, so a status the SDKs do not retry (400, as for a named unconfigured model), and
+    its own error type in the usage record (not an upstream error, not a fallback)."""
+    headers = {"x-should-retry": "false"}  # the OpenAI and Anthropic SDKs honour it
+    if not plan.route:
+        return GatewayError(
+            400,
+            skipped[0].error,
+            "invalid_request_error",
+            "provider_not_configured",
+            "model",
+            headers=headers,
+        )
+    reasons = "; ".join(f"{a.model}: {a.error}" for a in skipped)
+    return GatewayError(
+        400,
+        f"No model of route '{plan.route}' is configured ({reasons}).",
+        "invalid_request_error",
+        "route_not_configured",
+        "model",
+        headers=headers,
+        details=details,
+    )
 
 
 def _none_available(plan: Plan, skipped: list[AttemptLog], details: Any) -> GatewayError:
@@ -293,3 +323,18 @@ def with_estimates(usage: TokenUsage, messages: list[Any]) -> TokenUsage:
         output_tokens=usage.output_tokens,
         estimated=True,
     )
+
+
+async def call(
+    plan: Plan, started: float, tokens: int, op: Callable[[Attempt], Awaitable[Completion]]
+) -> tuple[Completion, Answered]:
+    """Run `op` over the plan's attempts (retries, fallback, deadlines, cooldown): for doors
+    whose upstream call is not a chat completion (embeddings, the legacy completions). These
+    answer whole and cannot be streamed, so no first-token deadline applies: their attempts
+    are bounded by the read timeout and the total deadline."""
+
+    async def whole(attempt: Attempt, _first_token: float) -> Completion:
+        return await op(attempt)
+
+    completion, attempt, logs = await _run(plan, started, tokens, whole)
+    return completion, Answered(attempt.model, logs, completion.usage, time.perf_counter())

@@ -19,7 +19,7 @@ from typing import Any
 
 from routing.catalog import RouteEntry, Snapshot, TargetEntry
 from routing.engine.plan import Attempt, Plan
-from routing.errors import GatewayError, invalid, model_not_found
+from routing.errors import GatewayError, invalid
 
 ROUTE_PREFIX = "route/"
 
@@ -103,9 +103,20 @@ def complexity(route: RouteEntry, inp: PolicyInput, ctx: Context) -> Choice:
     )
     chosen = route.targets[band]
     features = ", ".join(f"{k}={_fmt(v)}" for k, v in list(score.features.items())[:4])
-    reason = f"complexity={score.value:.2f} ({features}) -> {chosen.model}"
-    extra = {"score": score.value, "features": score.features, "band": band}
+    part = getattr(score, "part", "") or "heuristic"  # which part of the estimator scored it
+    bands = f"band {band + 1}/{len(route.targets)}"
+    reason = f"complexity={score.value:.2f} by {part}, {bands} ({features}) -> {chosen.model}"
+    extra = {"score": score.value, "features": score.features, "band": band, "part": part}
     return Choice([_pick(chosen)], reason, extra)
+
+
+def decision_part(decision: str) -> str:
+    """The estimator part named in a complexity decision ("" when it names none, e.g. an
+    older record)."""
+    head, sep, rest = decision.partition(" by ")
+    if not sep or not head.startswith("complexity="):
+        return ""
+    return rest.split(",", 1)[0]
 
 
 def _fmt(value: Any) -> str:
@@ -380,7 +391,7 @@ def plan_direct(inp: PolicyInput, snapshot: Snapshot) -> Plan:
     """A request that names a model: that model, nothing else."""
     model = snapshot.resolve(inp.model)
     if model is None:
-        raise model_not_found(inp.model)
+        raise snapshot.not_found(inp.model)
     if inp.allowed_regions and model.region.lower() not in inp.allowed_regions:
         raise GatewayError(
             403,
@@ -398,7 +409,8 @@ def plan_for(
     latency: Mapping[str, LatencyStats] | None = None,
     estimator: Callable[[str, str], Any] | None = None,
 ) -> Plan:
-    if inp.model.startswith(ROUTE_PREFIX):
+    name = snapshot.alias_target(inp.model)  # an admin alias may name a route
+    if name.startswith(ROUTE_PREFIX):
         ctx = Context(snapshot, latency or {}, estimator)
-        return plan_route(inp.model[len(ROUTE_PREFIX) :], inp, ctx)
+        return plan_route(name[len(ROUTE_PREFIX) :], inp, ctx)
     return plan_direct(inp, snapshot)

@@ -83,7 +83,7 @@ def _observe(ctx: CallContext, record: dict[str, object]) -> None:
         cost_usd.inc(float(cost))  # type: ignore[arg-type]
     if ctx.cache_hit:
         CACHE_HITS.labels(route).inc()
-    failed = [a for a in ctx.attempts if a.outcome not in ("ok", "skipped")]
+    failed = [a for a in ctx.attempts if a.outcome not in ("ok", "skipped", "not_configured")]
     for attempt in failed:
         UPSTREAM_ERRORS.labels(attempt.model, attempt.outcome).inc()
     if failed and ctx.status == "ok":

@@ -43,6 +43,8 @@ class Cached:
 def cache_key(chat: ChatRequest, query_type: str) -> str:
     params = {k: v for k, v in chat.model_dump(exclude_none=True).items() if k not in IGNORED}
     params["query_type"] = query_type
+    if chat.native is not None:  # a native body is what the upstream gets: it is the key too
+        params["native"] = [chat.native.protocol, chat.native.body]
     digest = hashlib.sha256(orjson.dumps(params, option=orjson.OPT_SORT_KEYS)).hexdigest()
     return f"sy:cache:{digest}"
 

@@ -1,7 +1,15 @@
-"""Anthropic Messages API, translated to and from OpenAI chat completions."""
+"""Anthropic Messages API: the back door for Anthropic models.
+
+Requests from the OpenAI chat door are translated (tools, images, `response_format` as a
+forced tool unwrapped back into `message.content`, `n` fanned out, `parallel_tool_calls`).
+Requests from the Anthropic door carry their native body (`Native`) and go out as they came,
+with only the model id changed: thinking, cache_control, citations and the rest survive, and
+the answer comes back both translated (for the engine) and as it was (for the door).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -9,31 +17,35 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from routing.catalog.pricing import TokenUsage
+from routing.providers.anthropic_stream import (
+    STOP_REASONS,
+    StreamTranslator,
+    finish_reason,
+    usage_from,
+)
 from routing.providers.base import (
     Adapter,
     Chunk,
     Completion,
+    Native,
     UpstreamError,
     classify_exception,
     classify_status,
     error_message,
+    native_for,
     scrub,
 )
-from routing.transport import http
+from routing.transport import upstream
 
 if TYPE_CHECKING:
     from routing.catalog import ModelEntry
 
+__all__ = ["STOP_REASONS", "AnthropicAdapter", "StreamTranslator", "to_anthropic", "usage_from"]
+
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
-STOP_REASONS = {
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "max_tokens": "length",
-    "tool_use": "tool_calls",
-    "pause_turn": "stop",
-    "refusal": "content_filter",
-}
+JSON_TOOL = "json_response"  # the forced tool that carries a response_format answer
+PASSED_ON = ("anthropic-version", "anthropic-beta")
 
 
 def _text(content: Any) -> str:
@@ -133,7 +145,57 @@ def _tool_choice(choice: Any) -> dict[str, Any] | None:
     return None
 
 
+def _json_tool(response_format: Any) -> dict[str, Any] | None:
+    """`response_format` as a tool the model is forced to call: its input is the answer."""
+    if not isinstance(response_format, dict):
+        return None
+    kind = response_format.get("type")
+    if kind == "json_object":
+        schema: dict[str, Any] = {"type": "object", "additionalProperties": True}
+        return {
+            "name": JSON_TOOL,
+            "description": "Answer with a JSON object.",
+            "input_schema": schema,
+        }
+    if kind == "json_schema":
+        spec = response_format.get("json_schema") or {}
+        schema = spec.get("schema") or {"type": "object"}
+        description = spec.get("description") or "Answer with JSON matching this schema."
+        return {"name": JSON_TOOL, "description": description, "input_schema": schema}
+    return None
+
+
+def _refuse_unsupported(body: dict[str, Any], stream: bool) -> None:
+    if body.get("logprobs") or body.get("top_logprobs"):
+        raise UpstreamError(
+            "bad_request",
+            "Anthropic models do not return logprobs: send the request without.",
+            400,
+        )
+    if stream and (body.get("n") or 1) > 1:
+        raise UpstreamError(
+            "bad_request", "Anthropic models stream one choice: send n=1 or stream=false.", 400
+        )
+
+
+def _apply_tools(payload: dict[str, Any], body: dict[str, Any]) -> None:
+    json_tool = _json_tool(body.get("response_format"))
+    tools = _tools(body["tools"]) if body.get("tools") and body.get("tool_choice") != "none" else []
+    choice = _tool_choice(body.get("tool_choice")) if tools else None
+    if json_tool is not None:
+        tools.append(json_tool)
+        choice = {"type": "tool", "name": JSON_TOOL}
+    if not tools:
+        return
+    payload["tools"] = tools
+    if choice:
+        if body.get("parallel_tool_calls") is False and choice["type"] != "none":
+            choice["disable_parallel_tool_use"] = True
+        payload["tool_choice"] = choice
+
+
 def to_anthropic(model: ModelEntry, body: dict[str, Any], stream: bool) -> dict[str, Any]:
+    _refuse_unsupported(body, stream)
     system, messages = _messages(body["messages"])
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or DEFAULT_MAX_TOKENS
     payload: dict[str, Any] = {
@@ -151,33 +213,35 @@ def to_anthropic(model: ModelEntry, body: dict[str, Any], stream: bool) -> dict[
     stop = body.get("stop")
     if stop:
         payload["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
-    if body.get("tools") and body.get("tool_choice") != "none":
-        payload["tools"] = _tools(body["tools"])
-        choice = _tool_choice(body.get("tool_choice"))
-        if choice:
-            payload["tool_choice"] = choice
+    if isinstance(body.get("user"), str):
+        payload["metadata"] = {"user_id": body["user"]}
+    _apply_tools(payload, body)
     if stream:
         payload["stream"] = True
     return payload
 
 
-def usage_from(data: dict[str, Any]) -> TokenUsage:
-    """Anthropic usage -> token usage; input includes cache writes and reads."""
-    written = int(data.get("cache_creation_input_tokens") or 0)
-    read = int(data.get("cache_read_input_tokens") or 0)
-    return TokenUsage(
-        input_tokens=int(data.get("input_tokens") or 0) + written + read,
-        output_tokens=int(data.get("output_tokens") or 0),
-        cache_read_tokens=read,
-        cache_write_tokens=written,
-    )
+def native_payload(model: ModelEntry, native: Native, body: dict[str, Any], stream: bool) -> dict:
+    """The native body with the provider's model id and the route's limits applied."""
+    payload = {**native.body, "model": model.model_id}
+    if body.get("max_tokens"):
+        payload["max_tokens"] = body["max_tokens"]
+    if "temperature" in body and "temperature" not in native.body:
+        payload["temperature"] = min(float(body["temperature"]), 1.0)
+    if stream:
+        payload["stream"] = True
+    else:
+        payload.pop("stream", None)
+    return payload
 
 
-def from_anthropic(model: ModelEntry, data: dict[str, Any]) -> Completion:
+def _message(data: dict[str, Any], json_tool: bool) -> tuple[dict[str, Any], str]:
     text, calls = "", []
     for block in data.get("content") or ():
         if block.get("type") == "text":
             text += block.get("text", "")
+        elif block.get("type") == "tool_use" and json_tool and block.get("name") == JSON_TOOL:
+            text += orjson.dumps(block.get("input") or {}).decode()
         elif block.get("type") == "tool_use":
             arguments = orjson.dumps(block.get("input") or {}).decode()
             calls.append(
@@ -190,31 +254,59 @@ def from_anthropic(model: ModelEntry, data: dict[str, Any]) -> Completion:
     message: dict[str, Any] = {"role": "assistant", "content": text or None, "refusal": None}
     if calls:
         message["tool_calls"] = calls
+    return message, finish_reason(data.get("stop_reason"), JSON_TOOL if json_tool else None)
+
+
+def from_anthropic(model: ModelEntry, data: dict[str, Any], json_tool: bool = False) -> Completion:
+    message, finish = _message(data, json_tool)
     usage = usage_from(data.get("usage") or {})
     body = {
         "id": "chatcmpl-" + str(data.get("id", "")).removeprefix("msg_"),
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model.id,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "logprobs": None,
-                "finish_reason": STOP_REASONS.get(data.get("stop_reason") or "", "stop"),
-            }
-        ],
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
         "usage": usage.to_openai(),
     }
     return Completion(body=body, usage=usage)
 
 
-def _headers(model: ModelEntry) -> dict[str, str]:
-    return {
+def merge_choices(parts: list[Completion]) -> Completion:
+    """n answers of one request as one completion with n choices and their summed usage."""
+    first = parts[0]
+    usage = TokenUsage()
+    choices = []
+    for index, part in enumerate(parts):
+        for choice in part.body["choices"]:
+            choices.append({**choice, "index": index})
+        for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
+            setattr(usage, name, getattr(usage, name) + getattr(part.usage, name))
+    body = {**first.body, "choices": choices, "usage": usage.to_openai()}
+    return Completion(body=body, usage=usage)
+
+
+def _headers(model: ModelEntry, native: Native | None = None) -> dict[str, str]:
+    headers = {
         "content-type": "application/json",
         "x-api-key": model.provider.api_key,
         "anthropic-version": API_VERSION,
     }
+    if native is not None:
+        headers.update({k: v for k, v in native.headers.items() if k in PASSED_ON and v})
+    return headers
+
+
+async def _post(model: ModelEntry, path: str, payload: dict, headers: dict, timeout: float) -> Any:
+    try:
+        response = await upstream.client().post(
+            f"{model.provider.base_url}{path}", orjson.dumps(payload), headers, timeout
+        )
+        if response.status >= 400:
+            message = scrub(error_message(response.text), model.provider.api_key)
+            raise classify_status(response.status, f"Anthropic: {message}", response.headers)
+        return orjson.loads(response.body)
+    except Exception as exc:  # noqa: BLE001 - classified, or re-raised if unknown
+        raise classify_exception(exc) from None
 
 
 class AnthropicAdapter(Adapter):
@@ -223,38 +315,66 @@ class AnthropicAdapter(Adapter):
     async def complete(
         self, model: ModelEntry, body: dict[str, Any], read_timeout: float
     ) -> Completion:
+        native = native_for(body, self.protocol)
+        if native is not None:
+            payload = native_payload(model, native, body, stream=False)
+            data = await self._message(model, payload, _headers(model, native), read_timeout)
+            completion = self._translate(model, data, False)
+            completion.native = {**data, "model": model.id}
+            return completion
+        n = int(body.get("n") or 1)
         payload = to_anthropic(model, body, stream=False)
-        try:
-            response = await http.post(
-                f"{model.provider.base_url}/v1/messages",
-                orjson.dumps(payload),
-                _headers(model),
-                read_timeout,
-            )
-            if response.status >= 400:
-                message = scrub(error_message(response.text), model.provider.api_key)
-                raise classify_status(response.status, f"Anthropic: {message}", response.headers)
-            data = orjson.loads(response.body)
-        except Exception as exc:  # noqa: BLE001 - classified, or re-raised if unknown
-            raise classify_exception(exc) from None
+        json_tool = (
+            "response_format" in body and payload.get("tool_choice", {}).get("name") == JSON_TOOL
+        )
+        calls = [self._message(model, payload, _headers(model), read_timeout) for _ in range(n)]
+        answers = await asyncio.gather(*calls)
+        parts = [self._translate(model, data, json_tool) for data in answers]
+        return parts[0] if n == 1 else merge_choices(parts)
+
+    async def _message(
+        self, model: ModelEntry, payload: dict, headers: dict, read_timeout: float
+    ) -> dict[str, Any]:
+        data = await _post(model, "/v1/messages", payload, headers, read_timeout)
         if not isinstance(data, dict) or data.get("type") != "message":
             raise UpstreamError("malformed", "Anthropic: response is not a message.")
+        return data
+
+    def _translate(self, model: ModelEntry, data: dict[str, Any], json_tool: bool) -> Completion:
         try:
-            return from_anthropic(model, data)
+            return from_anthropic(model, data, json_tool)
         except (TypeError, ValueError, KeyError, AttributeError):
             raise UpstreamError(
                 "malformed", "Anthropic: the message has an unexpected shape."
             ) from None
 
+    async def count_tokens(
+        self, model: ModelEntry, native: Native, read_timeout: float
+    ) -> dict[str, Any] | None:
+        payload = {**native.body, "model": model.model_id}
+        data = await _post(
+            model, "/v1/messages/count_tokens", payload, _headers(model, native), read_timeout
+        )
+        if not isinstance(data, dict) or not isinstance(data.get("input_tokens"), int):
+            raise UpstreamError("malformed", "Anthropic: the token count has an unexpected shape.")
+        return data
+
     async def stream(
         self, model: ModelEntry, body: dict[str, Any], read_timeout: float
     ) -> AsyncIterator[Chunk]:
-        payload = to_anthropic(model, body, stream=True)
+        native = native_for(body, self.protocol)
+        if native is not None:
+            payload, headers = native_payload(model, native, body, True), _headers(model, native)
+        else:
+            payload, headers = to_anthropic(model, body, stream=True), _headers(model)
+        json_tool = JSON_TOOL if payload.get("tool_choice", {}).get("name") == JSON_TOOL else None
+        if native is not None:
+            json_tool = None
         try:
-            async with http.stream(
+            async with upstream.client().stream(
                 f"{model.provider.base_url}/v1/messages",
                 orjson.dumps(payload),
-                _headers(model),
+                headers,
                 read_timeout,
             ) as response:
                 if response.status >= 400:
@@ -263,9 +383,12 @@ class AnthropicAdapter(Adapter):
                     raise classify_status(
                         response.status, f"Anthropic: {message}", response.headers
                     )
-                translator = StreamTranslator(model)
+                translator = StreamTranslator(model, json_tool)
                 async for event in response.events():
-                    for chunk in translator.feed(event.event, event.data):
+                    chunks = translator.feed(event.event, event.data)
+                    if native is not None:
+                        chunks = _with_native(chunks, event.event, event.data)
+                    for chunk in chunks:
                         yield chunk
                 if not translator.stopped:
                     raise UpstreamError("connection", "Anthropic: stream ended early.")
@@ -273,86 +396,10 @@ class AnthropicAdapter(Adapter):
             raise classify_exception(exc) from None
 
 
-class StreamTranslator:
-    """Anthropic stream events -> OpenAI chat.completion.chunk objects."""
-
-    def __init__(self, model: ModelEntry) -> None:
-        self.model = model
-        self.id = "chatcmpl-"
-        self.created = int(time.time())
-        self.usage = TokenUsage()
-        self.tool_index: dict[int, int] = {}
-        self.stopped = False
-
-    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model.id,
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
-        }
-
-    def feed(self, event: str, raw: str) -> list[Chunk]:
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise UpstreamError("malformed", "Anthropic: stream event is not JSON.") from None
-        if not isinstance(data, dict):
-            raise UpstreamError("malformed", "Anthropic: stream event is not an object.")
-        handler = getattr(self, "on_" + (data.get("type") or event), None)
-        return handler(data) if handler else []
-
-    def on_message_start(self, data: dict[str, Any]) -> list[Chunk]:
-        message = data.get("message") or {}
-        self.id = "chatcmpl-" + str(message.get("id", "")).removeprefix("msg_")
-        self.usage = usage_from(message.get("usage") or {})
-        return [Chunk(data=self._chunk({"role": "assistant", "content": ""}))]
-
-    def on_content_block_start(self, data: dict[str, Any]) -> list[Chunk]:
-        block = data.get("content_block") or {}
-        if block.get("type") != "tool_use":
-            return []
-        index = self.tool_index.setdefault(data.get("index", 0), len(self.tool_index))
-        call = {
-            "index": index,
-            "id": block.get("id"),
-            "type": "function",
-            "function": {"name": block.get("name"), "arguments": ""},
-        }
-        return [Chunk(data=self._chunk({"tool_calls": [call]}))]
-
-    def on_content_block_delta(self, data: dict[str, Any]) -> list[Chunk]:
-        delta = data.get("delta") or {}
-        if delta.get("type") == "text_delta":
-            text = delta.get("text", "")
-            return [Chunk(data=self._chunk({"content": text}), text=text)]
-        if delta.get("type") == "input_json_delta":
-            index = self.tool_index.get(data.get("index", 0), 0)
-            call = {"index": index, "function": {"arguments": delta.get("partial_json", "")}}
-            return [Chunk(data=self._chunk({"tool_calls": [call]}))]
-        return []
-
-    def on_message_delta(self, data: dict[str, Any]) -> list[Chunk]:
-        usage = data.get("usage") or {}
-        self.usage.output_tokens = int(usage.get("output_tokens") or self.usage.output_tokens)
-        if "input_tokens" in usage or "cache_read_input_tokens" in usage:
-            merged = usage_from(usage)
-            if merged.input_tokens:
-                self.usage.input_tokens = merged.input_tokens
-                self.usage.cache_read_tokens = merged.cache_read_tokens
-                self.usage.cache_write_tokens = merged.cache_write_tokens
-        reason = (data.get("delta") or {}).get("stop_reason") or ""
-        finish = STOP_REASONS.get(reason, "stop")
-        return [Chunk(data=self._chunk({}, finish), finish_reason=finish)]
-
-    def on_message_stop(self, data: dict[str, Any]) -> list[Chunk]:
-        self.stopped = True
-        usage_chunk = {**self._chunk({}), "choices": [], "usage": self.usage.to_openai()}
-        return [Chunk(data=usage_chunk, usage=self.usage)]
-
-    def on_error(self, data: dict[str, Any]) -> list[Chunk]:
-        error = data.get("error") or {}
-        kind = "overloaded" if error.get("type") == "overloaded_error" else "server"
-        message = scrub(str(error.get("message", "stream error")), self.model.provider.api_key)
-        raise UpstreamError(kind, f"Anthropic: {message}")
+def _with_native(chunks: list[Chunk], event: str | None, raw: str) -> list[Chunk]:
+    """Every upstream event reaches the door once: on its first translated chunk, or on an
+    empty one when it has no OpenAI equivalent."""
+    if not chunks:
+        chunks = [Chunk(data={})]
+    chunks[0].extra["native"] = (event or "", raw)
+    return chunks

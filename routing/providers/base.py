@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from routing.catalog.pricing import TokenUsage
-from routing.transport.http import describe
+from routing.schemas import NATIVE_KEY, Native
+from routing.transport.upstream import describe
 
 if TYPE_CHECKING:
     from routing.catalog import ModelEntry
@@ -40,15 +41,21 @@ class UpstreamError(Exception):
 
 @dataclass(slots=True)
 class Completion:
-    """A finished non-streaming answer, already in OpenAI's chat.completion shape."""
+    """A finished non-streaming answer, already in OpenAI's chat.completion shape; `native`
+    is the upstream's own body when the request was passed through natively."""
 
     body: dict[str, Any]
     usage: TokenUsage
+    native: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
 class Chunk:
-    """One streamed chat.completion.chunk (OpenAI shape) and what the relay needs to know."""
+    """One streamed chat.completion.chunk (OpenAI shape) and what the relay needs to know.
+
+    A natively passed-through stream also carries the upstream's own event in
+    `extra["native"]` as (event name, raw data); events with no OpenAI equivalent (ping,
+    thinking deltas) come as chunks with empty `data`."""
 
     data: dict[str, Any]
     usage: TokenUsage | None = None
@@ -74,6 +81,33 @@ class Adapter(ABC):
     def stream(
         self, model: ModelEntry, body: dict[str, Any], read_timeout: float
     ) -> AsyncIterator[Chunk]: ...
+
+    async def embed(
+        self, model: ModelEntry, body: dict[str, Any], read_timeout: float
+    ) -> Completion:
+        """OpenAI's /v1/embeddings; protocols without embeddings refuse it."""
+        raise UpstreamError("bad_request", f"{model.provider.name} does not serve embeddings.", 400)
+
+    async def complete_text(
+        self, model: ModelEntry, body: dict[str, Any], read_timeout: float
+    ) -> Completion:
+        """The legacy /v1/completions; protocols without it refuse it."""
+        raise UpstreamError(
+            "bad_request", f"{model.provider.name} does not serve /v1/completions.", 400
+        )
+
+    async def count_tokens(
+        self, model: ModelEntry, native: Native, read_timeout: float
+    ) -> dict[str, Any] | None:
+        """The upstream's own token count of a native request, or None when this protocol
+        has no such endpoint (the door estimates instead)."""
+        return None
+
+
+def native_for(body: dict[str, Any], protocol: str) -> Native | None:
+    """The native body riding in `body`, when it is in `protocol`'s terms."""
+    native = body.get(NATIVE_KEY)
+    return native if isinstance(native, Native) and native.protocol == protocol else None
 
 
 def scrub(text: str, secret: str) -> str:

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from routing.catalog.pricing import TokenUsage
+from routing.providers import openai_responses
 from routing.providers.base import (
+    NATIVE_KEY,
     Adapter,
     Chunk,
     Completion,
@@ -17,9 +19,10 @@ from routing.providers.base import (
     classify_exception,
     classify_status,
     error_message,
+    native_for,
     scrub,
 )
-from routing.transport import http
+from routing.transport import upstream
 
 if TYPE_CHECKING:
     from routing.catalog import ModelEntry
@@ -43,11 +46,19 @@ class OpenAIAdapter(Adapter):
     async def complete(
         self, model: ModelEntry, body: dict[str, Any], read_timeout: float
     ) -> Completion:
+        native = native_for(body, openai_responses.PROTOCOL)
+        if native is not None and model.provider.serves_responses:
+            payload = openai_responses.payload(model, native, stream=False)
+            data = await post_json(model, "/responses", payload, read_timeout)
+            return openai_responses.as_chat(model, data)
         url = f"{model.provider.base_url}/chat/completions"
         payload = {**body, "model": model.model_id, "stream": False}
         payload.pop("stream_options", None)
+        payload.pop(NATIVE_KEY, None)
         try:
-            response = await http.post(url, orjson.dumps(payload), _headers(model), read_timeout)
+            response = await upstream.client().post(
+                url, orjson.dumps(payload), _headers(model), read_timeout
+            )
             if response.status >= 400:
                 await _raise_for_status(model, response.status, response.text, response.headers)
             data = orjson.loads(response.body)
@@ -59,14 +70,40 @@ class OpenAIAdapter(Adapter):
         data["model"] = model.id
         return Completion(body=data, usage=TokenUsage.from_openai(data.get("usage")))
 
+    async def complete_text(
+        self, model: ModelEntry, body: dict[str, Any], read_timeout: float
+    ) -> Completion:
+        payload = {**body, "model": model.model_id, "stream": False}
+        data = await post_json(model, "/completions", payload, read_timeout)
+        if not isinstance(data.get("choices"), list):
+            raise UpstreamError("malformed", f"{model.provider.name}: response has no choices.")
+        data["model"] = model.id
+        return Completion(body=data, usage=TokenUsage.from_openai(data.get("usage")))
+
+    async def embed(
+        self, model: ModelEntry, body: dict[str, Any], read_timeout: float
+    ) -> Completion:
+        payload = {**body, "model": model.model_id}
+        data = await post_json(model, "/embeddings", payload, read_timeout)
+        if not isinstance(data.get("data"), list):
+            raise UpstreamError("malformed", f"{model.provider.name}: response has no data.")
+        data["model"] = model.id
+        return Completion(body=data, usage=TokenUsage.from_openai(data.get("usage")))
+
     async def stream(
         self, model: ModelEntry, body: dict[str, Any], read_timeout: float
     ) -> AsyncIterator[Chunk]:
+        native = native_for(body, openai_responses.PROTOCOL)
+        if native is not None and model.provider.serves_responses:
+            async for chunk in self._responses_stream(model, native, read_timeout):
+                yield chunk
+            return
         url = f"{model.provider.base_url}/chat/completions"
         payload = {**body, "model": model.model_id, "stream": True}
         payload["stream_options"] = {"include_usage": True}
+        payload.pop(NATIVE_KEY, None)
         try:
-            async with http.stream(
+            async with upstream.client().stream(
                 url, orjson.dumps(payload), _headers(model), read_timeout
             ) as response:
                 if response.status >= 400:
@@ -84,6 +121,42 @@ class OpenAIAdapter(Adapter):
                     raise UpstreamError("connection", f"{model.provider.name}: stream ended early.")
         except Exception as exc:  # noqa: BLE001 - classified, or re-raised if unknown
             raise classify_exception(exc) from None
+
+    async def _responses_stream(
+        self, model: ModelEntry, native: Any, read_timeout: float
+    ) -> AsyncIterator[Chunk]:
+        url = f"{model.provider.base_url}/responses"
+        payload = openai_responses.payload(model, native, stream=True)
+        try:
+            async with upstream.client().stream(
+                url, orjson.dumps(payload), _headers(model), read_timeout
+            ) as response:
+                if response.status >= 400:
+                    text = await response.read_body()
+                    await _raise_for_status(model, response.status, text, response.headers)
+                async for chunk in openai_responses.relay(model, response.events()):
+                    yield chunk
+        except Exception as exc:  # noqa: BLE001 - classified, or re-raised if unknown
+            raise classify_exception(exc) from None
+
+
+async def post_json(
+    model: ModelEntry, path: str, payload: dict[str, Any], read_timeout: float
+) -> dict[str, Any]:
+    """POST a JSON body to one of the provider's OpenAI endpoints; the JSON object back."""
+    url = f"{model.provider.base_url}{path}"
+    try:
+        response = await upstream.client().post(
+            url, orjson.dumps(payload), _headers(model), read_timeout
+        )
+        if response.status >= 400:
+            await _raise_for_status(model, response.status, response.text, response.headers)
+        data = orjson.loads(response.body)
+    except Exception as exc:  # noqa: BLE001 - classified, or re-raised if unknown
+        raise classify_exception(exc) from None
+    if not isinstance(data, dict):
+        raise UpstreamError("malformed", f"{model.provider.name}: response is not an object.")
+    return data
 
 
 def _parse_chunk(model: ModelEntry, raw: str) -> Chunk:

@@ -17,9 +17,10 @@ from django.urls import URLPattern, path
 from routing import catalog
 from routing.catalog.pricing import estimate_tokens
 from routing.catalog.routetable import TARGET_FIELDS, CatalogIndex, route_problems
+from routing.complexity import part_label
 from routing.engine.live import plan_live, score_prompt
 from routing.engine.plan import DEFAULT_OUTPUT_ESTIMATE as DEFAULT_OUTPUT
-from routing.engine.policies import PolicyInput
+from routing.engine.policies import PolicyInput, decision_part
 from routing.errors import GatewayError
 from routing.models import Route, RouteTarget
 from routing.tools.prompt_files import MAX_UPLOAD_BYTES, UploadError, parse_upload
@@ -93,7 +94,14 @@ def dry_run(route: Route, data: dict[str, Any]) -> dict[str, Any]:
         for a in plan.attempts
     ]
     bands = score_bands(route, plan.extra["band"]) if "band" in plan.extra else []
-    return {"reason": plan.reason, "attempts": attempts, "extra": plan.extra, "bands": bands}
+    part = part_label(plan.extra["part"]) if "part" in plan.extra else ""
+    return {
+        "reason": plan.reason,
+        "attempts": attempts,
+        "extra": plan.extra,
+        "bands": bands,
+        "part": part,
+    }
 
 
 def score_bands(route: Route, chosen: int) -> list[dict[str, Any]]:
@@ -139,13 +147,14 @@ class CalibrateForm(forms.Form):
         return [v / 100 for v in values]
 
 
-def calibration_scores(route: Route, days: int, sample: Any) -> list[float]:
-    """Scores of recent requests through the route, or of an uploaded sample of prompts."""
+def calibration_scores(route: Route, days: int, sample: Any) -> tuple[list[float], list[str]]:
+    """Scores of recent requests through the route, or of an uploaded sample of prompts, and
+    the estimator part that scored each (for traffic: as its recorded decision names it)."""
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from usage.records import complexity_scores
+    from usage.records import complexity_decisions
 
     if sample:
         if sample.size > MAX_UPLOAD_BYTES:
@@ -154,9 +163,33 @@ def calibration_scores(route: Route, days: int, sample: Any) -> list[float]:
             rows = parse_upload(sample.name, sample.read())
         except UploadError as exc:
             raise ValidationError(f"The sample: {exc}") from None
-        return [score_prompt(route.estimator, prompt).value for _, prompt in rows]
+        scored = [score_prompt(route.estimator, prompt) for _, prompt in rows]
+        return [s.value for s in scored], [s.part for s in scored]
     since = timezone.now() - timedelta(days=days)
-    return complexity_scores(route.slug, since)
+    recorded = complexity_decisions(route.slug, since)
+    return [score for score, _ in recorded], [decision_part(d) for _, d in recorded]
+
+
+def part_rows(scores: list[float], parts: list[str], bounds: list[float]) -> list[dict[str, Any]]:
+    """Per estimator part: how many of these prompts it scored, their score range, and how
+    many fall in each band under ``bounds`` (cheapest first)."""
+    from routing.tools.calibration import achieved_shares
+
+    rows = []
+    for part in sorted(set(parts), key=lambda p: (-parts.count(p), p)):
+        mine = [s for s, p in zip(scores, parts) if p == part]
+        per_band = achieved_shares(mine, bounds)
+        rows.append(
+            {
+                "part": part_label(part),
+                "count": len(mine),
+                "share": 100 * len(mine) / len(scores),
+                "low": min(mine),
+                "high": max(mine),
+                "bands": " / ".join(str(round(b * len(mine))) for b in per_band),
+            }
+        )
+    return rows
 
 
 def calibration_rows(
@@ -234,10 +267,13 @@ class RouteAdmin(admin.ModelAdmin):
             except ValueError as exc:
                 form.add_error(None, str(exc))
         if result is None:  # what the route does with recent traffic, before any change
-            scores = calibration_scores(route, CalibrateForm.DEFAULT_DAYS, None)
+            scores, parts = calibration_scores(route, CalibrateForm.DEFAULT_DAYS, None)
             rows = calibration_rows(targets, scores, None)
             source = f"the last {CalibrateForm.DEFAULT_DAYS} days"
             result = {"count": len(scores), "rows": rows, "stage": "now", "source": source}
+            current = [t.max_score for t in targets[:-1]]
+            if scores and None not in current:
+                result["parts"] = part_rows(scores, parts, cast("list[float]", current))
         context = {
             **self.admin_site.each_context(request),
             "route": route,
@@ -255,7 +291,7 @@ class RouteAdmin(admin.ModelAdmin):
         from routing.tools.calibration import thresholds
 
         sample = data.get("sample")
-        scores = calibration_scores(route, data["days"], sample)
+        scores, parts = calibration_scores(route, data["days"], sample)
         if not scores:
             raise ValidationError(
                 "No scores yet: send traffic through the route or upload a sample."
@@ -268,4 +304,11 @@ class RouteAdmin(admin.ModelAdmin):
                 target.save(update_fields=["max_score"])
         source = f"the sample {sample.name}" if sample else f"the last {data['days']} days"
         stage = "applied" if apply else "preview"
-        return {"count": len(scores), "rows": rows, "stage": stage, "source": source}
+        by_part = part_rows(scores, parts, bounds)
+        return {
+            "count": len(scores),
+            "rows": rows,
+            "stage": stage,
+            "source": source,
+            "parts": by_part,
+        }

@@ -71,3 +71,12 @@ class BackgroundStreamHandler(logging.StreamHandler, Gatherer):  # type: ignore[
 
     def flush(self) -> None:
         self.drain_now()
+
+
+class BackgroundFileHandler(BackgroundStreamHandler):
+    """The same background writer, appending to a file (`REQUEST_LOG=var/requests.log`:
+    `make run` keeps the per-request lines out of the terminal but still on disk)."""
+
+    def __init__(self, filename: str, interval: float = 0.05, soon: int = 256):
+        stream = open(filename, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - lives as long as the handler
+        super().__init__(stream, interval, soon)

@@ -76,7 +76,7 @@ def test_bad_lines_become_error_items() -> None:
         jsonl(
             chat("a"),
             "{oops",
-            chat("b", url="/v1/embeddings"),
+            chat("b", url="/v1/audio/speech"),
             chat("c", method="GET"),
             {"body": {}},
             chat("a"),

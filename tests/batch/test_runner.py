@@ -77,7 +77,7 @@ def test_bad_lines_get_their_own_error_lines(tmp_path: Path) -> None:
             request_line("ok-1", "hello"),
             "{not json",
             request_line("ok-1", "duplicate"),
-            {**request_line("emb", "x"), "url": "/v1/embeddings"},
+            {**request_line("emb", "x"), "url": "/v1/audio/speech"},
             request_line("ghost", "hi", model="nobody/none"),
             {**request_line("bad-temp", "hi"), "body": {"model": GPT, "messages": [], "x": 1}},
             request_line("ok-2", "world"),

@@ -90,9 +90,15 @@ def test_full_run_with_tiny_settings(tmp_path: Path) -> None:
         "| direct |",
         "| floor (uvicorn + client) |",
         "| switchyard |",
+        "| switchyard /v1/messages |",
         "| switchyard route/auto |",
     ):
         assert target in text
+    door_rows = [
+        line.split("|")[1:-1] for line in text.splitlines() if "| switchyard /v1/messages |" in line
+    ]
+    assert len(door_rows) == 2 and all(cells[11].strip() == "0" for cells in door_rows)  # errors
+    assert "against the chat door's gateway CPU per request" in text
 
 
 @pytest.mark.parametrize("client", ["switchyard", "httpx"])

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -16,7 +14,6 @@ from tests.fake_upstream import FakeUpstream, Fault
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("providers")]
 
 MODELS = ["fakeai/gpt-4o", "fakeai/gpt-4o-mini", "fakeai/deepseek-chat"]
-DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "playground.png"
 PANE_TEXT = """() => Array.from(document.querySelectorAll('[data-testid="pane"]')).map(
     p => p.querySelector('[data-testid="pane-output"]').textContent.length)"""
 
@@ -182,29 +179,3 @@ def test_picker_search_keyboard_and_permalink(pg: Page, fake: FakeUpstream) -> N
     pg.locator("#recent-runs li a").first.click()
     expect(pg.get_by_test_id("pane")).to_have_count(2)
     expect(pg.get_by_test_id("pane-output").first).to_contain_text("Hello from gpt-4o-mini")
-
-
-def test_screenshot_of_a_finished_comparison(
-    pg: Page,
-    sim_models: list[str],
-    fake: FakeUpstream,
-    tmp_path: Path,
-) -> None:
-    """A finished 3-pane comparison of the simulator models, screenshotted (written to
-    docs/playground.png when SWITCHYARD_UPDATE_SCREENSHOT=1, so test runs leave the tree clean)."""
-    from routing.models import Provider
-
-    Provider.objects.filter(slug__startswith="fake").update(enabled=False)
-    pg.set_viewport_size({"width": 1440, "height": 1000})
-    pg.goto("/playground/")
-    expect(pg.locator(".pane-row")).to_have_count(3)
-    prompt = "How should I pick a model for a customer-support bot? Include a code example."
-    pg.get_by_test_id("prompt").fill(prompt)
-    pg.get_by_test_id("run").click()
-    wait_finished(pg)
-    assert statuses(pg) == ["done", "done", "done"]
-    expect(pg.locator(".md pre code").first).to_be_visible()
-    update = os.environ.get("SWITCHYARD_UPDATE_SCREENSHOT") == "1"
-    target = DOCS_SCREENSHOT if update else tmp_path / "playground.png"
-    pg.screenshot(path=str(target), full_page=True)
-    assert target.stat().st_size > 10_000

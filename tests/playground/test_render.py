@@ -32,7 +32,7 @@ def test_sse_gives_each_line_its_own_data_field() -> None:
 def test_append_text_escapes_tokens() -> None:
     """A token that looks like markup or closes the partial stays text."""
     html = render.append_text("#pane-0-output", "</hx-partial><b>&")
-    assert html.endswith(">&lt;/hx-partial&gt;&lt;b&gt;&amp;</hx-partial>")
+    assert html.endswith(">&lt;/hx-partial&gt;&lt;b&gt;&amp;</span></hx-partial>")
 
 
 async def test_batches_coalesce_tokens_but_not_the_first() -> None:
@@ -54,3 +54,19 @@ async def test_batches_coalesce_tokens_but_not_the_first() -> None:
     queue.put_nowait((0, "done", ""))
     await asyncio.wait_for(task, 1)
     assert [[e[2] for e in b] for b in out] == [["first"], ["a", "b", "c"], [""]]
+
+
+def test_streaming_markdown_renders_when_due_and_appends_escaped_between() -> None:
+    """A streaming pane's text is rendered as Markdown at most every RENDER_SECONDS; tokens in
+    between are appended escaped, so nothing waits and nothing becomes markup."""
+    from playground.stream import RENDER_SECONDS, Pane, progress
+
+    pane = Pane(0, None, None)  # type: ignore[arg-type]  # progress() reads only text and timing
+    pane.parts = ["**bold** and "]
+    first = progress(pane, "**bold** and ", now=100.0)
+    assert 'hx-swap="innerHTML"><p><strong>bold</strong> and</p>' in first
+    pane.parts.append("<b>x</b>")
+    between = progress(pane, "<b>x</b>", now=100.0 + RENDER_SECONDS / 2)
+    assert 'hx-swap="beforeend"><span class="tail">&lt;b&gt;x&lt;/b&gt;</span>' in between
+    later = progress(pane, "", now=100.0 + RENDER_SECONDS)
+    assert "<strong>bold</strong> and &lt;b&gt;x&lt;/b&gt;</p>" in later

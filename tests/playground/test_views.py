@@ -136,16 +136,43 @@ def _partials(text: str) -> list[tuple[str, str]]:
     return [(html.unescape(t), inner) for t, inner in pairs]
 
 
-def test_unconfigured_provider_is_rejected_with_reason(page: Page, fake: FakeUpstream) -> None:
-    """A model whose provider has no key is refused with the env var to set."""
+def test_unconfigured_model_fails_in_its_own_pane(page: Page, fake: FakeUpstream) -> None:
+    """A model whose provider has no key fails in its pane (naming the env var to set) while
+    the other pane answers; the picker lists it disabled with the reason."""
     openai_p = Provider.objects.create(slug="closedai", name="ClosedAI", protocol="openai")
     openai_p.models.create(model_id="gpt-x", prices_ref="", price_known=False)
-    response = page.run(form(models=["closedai/gpt-x"]))
-    assert response.status_code == 422
-    assert "not configured: set CLOSEDAI_API_KEY" in response.text
+    response = page.run(form(models=["closedai/gpt-x", GPT]))
+    assert response.status_code == 200
+    statuses = partials(response.text, "#pane-0-status") + partials(response.text, "#pane-1-status")
+    assert 'data-status="error"' in statuses[0] and 'data-status="done"' in statuses[1]
+    assert "not configured: set CLOSEDAI_API_KEY" in partials(response.text, "#pane-0-body")[-1]
+    assert [r.model for r in fake.requests] == ["gpt-4o"]
     search = page.http.get("/playground/models/", params={"q": "gpt-x"}).text
     assert "disabled" in search and "not configured: set CLOSEDAI_API_KEY" in search
+
+
+def test_unknown_model_is_refused_before_anything_runs(page: Page, fake: FakeUpstream) -> None:
+    """A typo in a model id stops the run with the error on its row: nothing is sent."""
+    response = page.run(form(models=["fakeai/no-such-model", GPT]))
+    assert response.status_code == 422
+    assert "Unknown model" in response.text and "marked in red above" in response.text
     assert fake.requests == []
+
+
+def test_route_without_configured_targets_is_flagged(page: Page, fake: FakeUpstream) -> None:
+    """A route whose every target lacks its key is disabled in the picker with the reason, and
+    run anyway it fails in its own pane as route_not_configured."""
+    from tests.routing.engine.test_routes_e2e import make_route
+
+    closed = Provider.objects.create(slug="closedai", name="ClosedAI", protocol="openai")
+    closed.models.create(model_id="gpt-x", prices_ref="", price_known=False)
+    make_route("closed", "fallback", {"model": "closedai/gpt-x"})
+    search = page.http.get("/playground/models/", params={"q": "route/closed"}).text
+    assert "disabled" in search and "No target of route/closed is configured" in search
+    response = page.run(form(models=["route/closed", GPT]))
+    assert response.status_code == 200
+    assert "is configured" in partials(response.text, "#pane-0-body")[-1]
+    assert 'data-status="done"' in partials(response.text, "#pane-1-status")[-1]
 
 
 def test_csrf_is_required(page: Page, fake: FakeUpstream) -> None:
@@ -167,13 +194,14 @@ def test_spend_cap_stops_runs(page: Page, fake: FakeUpstream, settings: object) 
 def test_stream_fills_each_pane_with_escaped_partials(page: Page, fake: FakeUpstream) -> None:
     """One POST, one text/event-stream: escaped tokens per pane, then final Markdown and costs."""
     fake.set_reply("gpt-4o", "Hi <script>alert(1)</script> & **bold**\nsecond line")
+    fake.set_chunk_delay("*", 0.03)  # tokens apart: each pane's first token is its own message
     response = page.run(form(temperature=["0.2", ""], max_tokens=["", "40"]))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
-    streamed = "".join(partials(response.text, "#pane-0-output"))
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in streamed and "<script>" not in streamed
-    assert html.unescape(streamed) == "Hi <script>alert(1)</script> & **bold**\nsecond line"
-    assert "".join(partials(response.text, "#pane-1-output")).startswith("Hello from deepseek-chat")
+    streamed = partials(response.text, "#pane-0-output")
+    assert streamed[0] == "<p>Hi</p>\n"  # Markdown while streaming, not only at the end
+    assert "&lt;script&gt;" in "".join(streamed) and "<script>" not in "".join(streamed)
+    assert partials(response.text, "#pane-1-output")[0] == "<p>Hello</p>\n"
     final = partials(response.text, "#pane-0-body")[-1]
     assert "<strong>bold</strong>" in final and "&lt;script&gt;" in final
     assert "<script>" not in final.replace("&lt;script&gt;", "")

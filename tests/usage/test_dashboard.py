@@ -210,3 +210,21 @@ def test_safe_text() -> None:
     assert export.safe_text("openai/gpt-4o") == "openai/gpt-4o"
     for risky in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx"):
         assert export.safe_text(risky) == "'" + risky
+
+
+def test_dashboard_filters_by_front_door(web: Client) -> None:
+    """?protocol=messages keeps the Anthropic door's requests; the by-door table splits them;
+    an unknown door is an inline form error (400), not a 500."""
+    record(at(D1), protocol="chat", cost_usd=Decimal("0.10"))
+    record(at(D1), protocol="messages", model=DEEPSEEK, cost_usd=Decimal("0.20"))
+    record(at(D2), protocol="messages", model=DEEPSEEK, cost_usd=Decimal("0.30"))
+    everything = page(web, IN_RANGE)
+    assert 'id="us-table-protocol"' in everything and "<code>messages</code>" in everything
+    assert '<option value="messages"' in everything
+    only = page(web, IN_RANGE + "&protocol=messages")
+    assert '<option value="messages" selected>' in only
+    assert "$0.50" in only and "$0.60" not in only
+    chat = page(web, IN_RANGE + "&protocol=chat")
+    assert "$0.10" in chat and "$0.50" not in chat
+    bad = page(web, IN_RANGE + "&protocol=%3Cscript%3E", status=400)
+    assert "Pick chat, messages or all doors." in bad and "<script>" not in bad

@@ -23,7 +23,7 @@ from batch.progress import Progress
 from batch.runner import BatchRunner, Options, route_name, supervise
 from batch.summary import render_text, write_json
 from batch.worker import Worker
-from routing.transport import http, records
+from routing.transport import records, upstream
 
 REQUEST_LOGGER = "switchyard.requests"
 EXIT_CODES = {"": 0, "max_total_usd": 3, "interrupted": 130}
@@ -127,7 +127,7 @@ class Command(BaseCommand):
             try:
                 summary = await supervise(runner, tick, 0.1)
             finally:
-                await http.close_session()
+                await upstream.close()
         progress.finish(runner.tally)
         return summary
 
@@ -139,7 +139,7 @@ class Command(BaseCommand):
                 try:
                     return await worker.serve(once=opts["once"])
                 finally:
-                    await http.close_session()
+                    await upstream.close()
 
         self.stdout.write("batch worker: waiting for jobs (Ctrl+C to stop)")
         count = asyncio.run(serve())

@@ -1,4 +1,5 @@
-"""Score prompts from a CSV: `complexity_scores INPUT.csv > OUT.csv` (prompt,score rows)."""
+"""Score prompts from a CSV: `complexity_scores INPUT.csv > OUT.csv` (prompt,score rows;
+`--with-part` adds the estimator part that scored each prompt)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ class Command(BaseCommand):
             "input", help="CSV file with a header row containing `prompt` (- for stdin)"
         )
         parser.add_argument("--estimator", default="learned", help="learned | heuristic | length")
+        parser.add_argument(
+            "--with-part",
+            action="store_true",
+            help="add a third column: the estimator part that scored the prompt",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
@@ -50,9 +56,11 @@ class Command(BaseCommand):
         with _open(path) as fh:
             prompts = self._read(csv.DictReader(fh, strict=True), path)
         out = csv.writer(self.stdout, lineterminator="\n")
-        out.writerow(["prompt", "score"])
+        out.writerow(["prompt", "score", "part"] if opts["with_part"] else ["prompt", "score"])
         for prompt in prompts:
-            out.writerow([prompt, f"{estimator.score(prompt).value:.6f}"])
+            score = estimator.score(prompt)
+            row = [prompt, f"{score.value:.6f}"]
+            out.writerow([*row, score.part] if opts["with_part"] else row)
 
     def _read(self, reader: csv.DictReader[str], path: str) -> list[str]:
         """Every row's prompt, read whole first: a broken file writes no partial output."""

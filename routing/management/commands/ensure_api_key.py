@@ -18,8 +18,9 @@ class Command(BaseCommand):
         existing = ApiKey.objects.filter(name=name, revoked_at__isnull=True).first()
         if existing is not None:
             self.stdout.write(
-                f"API key '{name}' exists ({existing.prefix}…). Lost it? "
-                "Revoke it in the admin and run: python manage.py create_api_key NAME"
+                f"API key '{name}' exists ({existing.prefix}…) and is shown only when created. "
+                "For a new key: .venv/bin/python manage.py create_api_key my-app "
+                "(revoke the old one in the admin, API keys, if it was lost)"
             )
             return
         _, raw = ApiKey.issue(name)

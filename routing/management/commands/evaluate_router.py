@@ -13,8 +13,6 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from routing.complexity.evaluate import add_dollars, dollars_table, evaluate, table, write_curves
-
 SYNC_HINT = (
     "run `make setup` (or `python manage.py migrate` and `python manage.py sync_catalog`) "
     "first, or pass --no-dollars"
@@ -110,6 +108,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        # the lab (routerlab, the [train] extra) is imported only when the command runs
+        from routerlab.evaluate import add_dollars, dollars_table, evaluate, table, write_curves
+
         prices = None
         if not opts["no_dollars"]:  # resolve prices first: fail fast, before the evaluation
             prices = pricing(

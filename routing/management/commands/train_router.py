@@ -1,4 +1,5 @@
-"""Rebuild the learned complexity artefact deterministically (needs numpy + scikit-learn)."""
+"""Rebuild the learned complexity artefact deterministically (the lab, ``routerlab``: needs
+the ``[train]`` extra, numpy + scikit-learn)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand
-
-from routing.complexity.train import build_artefact
 
 
 class Command(BaseCommand):
@@ -25,6 +24,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        from routerlab.artefact import build_artefact  # the lab: the [train] extra
+
         kwargs: dict[str, Any] = {"report": None} if opts["no_report"] else {}
         kwargs["robustness"] = not opts["no_robustness"]
         summary = build_artefact(opts["data"], **kwargs)

@@ -91,12 +91,17 @@ def test_every_builtin_provider_and_sim_model_is_synced(synced: str) -> None:
 
 
 def test_unpriced_models_are_flagged_and_non_chat_models_left_out(synced: str) -> None:
-    """No model is priced $0 for lack of data, and embeddings/speech/images are not listed."""
+    """No model is priced $0 for lack of data; speech/images are not listed, and embedding
+    models only as embedding models, with their dimension and genai-prices price."""
     assert not Model.objects.filter(price_known=True, input_price__isnull=True).exists()
     for row in Model.objects.filter(price_known=False):
         assert row.input_price is None, row
-    ids = list(Model.objects.filter(provider__slug="openai").values_list("model_id", flat=True))
+    chat = Model.objects.filter(provider__slug="openai", kind=Model.Kind.CHAT)
+    ids = list(chat.values_list("model_id", flat=True))
     assert ids and not [i for i in ids if "embedding" in i or "whisper" in i or "dall-e" in i]
+    small = Model.objects.get(provider__slug="openai", model_id="text-embedding-3-small")
+    assert small.kind == Model.Kind.EMBEDDING and small.dimensions == 1536
+    assert small.price_known and small.input_price == Decimal("0.02")
     fireworks = Model.objects.filter(provider__slug="fireworks")
     assert fireworks.filter(price_known=True).count() > fireworks.count() // 2
 

@@ -12,9 +12,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from routing.complexity import ARTEFACT, get_estimator, metrics
-from routing.complexity.data import gsm8k_split
-from routing.complexity.train import build_artefact
+from routerlab import metrics
+from routerlab.artefact import build_artefact
+from routerlab.data import gsm8k_split
+from routing.complexity import ARTEFACT, get_estimator
 
 PROMPTS = [
     "What is the capital of France?",
@@ -49,6 +50,15 @@ def test_complexity_scores_one_row_per_input_row_in_order(tmp_path):
         pytest.approx(est.score(p).value, abs=1e-6) for p in PROMPTS
     ]
     assert len({r[1] for r in rows[1:]}) > 1
+
+
+def test_complexity_scores_with_part_names_the_part_of_each_row(tmp_path):
+    """--with-part adds the part; the default output stays prompt,score."""
+    rows = _scores(_write_csv(tmp_path / "in.csv", PROMPTS), with_part=True)
+    assert rows[0] == ["prompt", "score", "part"]
+    est = get_estimator("learned")
+    assert [r[2] for r in rows[1:]] == [est.score(p).part for p in PROMPTS]
+    assert {"chat:smalltalk", "multiple-choice", "word-problem"} <= {r[2] for r in rows[1:]}
 
 
 def test_complexity_scores_other_estimator(tmp_path):
@@ -129,6 +139,38 @@ def test_evaluate_router_json_reports_every_baseline(tiny_data, tmp_path):
     weak, strong = [r.weak_correct for r in test], [r.strong_correct for r in test]
     learned = result["datasets"]["gsm8k-test"]["estimators"]["learned"]
     assert learned["apgr"] == pytest.approx(metrics.apgr(shipped, weak, strong))
+
+
+def test_evaluate_router_reports_per_part_and_per_shape(tiny_data, tmp_path):
+    """Each data set says which parts scored its rows (rows, shape, APGR), and the chat
+    shape, which has no labels, gets the sanity suite, the agreement with the heuristic and
+    the labelled proxies, printed in the text table as well."""
+    out = io.StringIO()
+    call_command(
+        "evaluate_router", data=str(tiny_data), folds=2, json=True, no_dollars=True,
+        curves=str(tmp_path / "c.json"), stdout=out,
+    )  # fmt: skip
+    result = json.loads(out.getvalue())
+    gsm, mmlu = result["datasets"]["gsm8k-test"], result["datasets"]["mmlu-heldout-subjects"]
+    assert (gsm["shape"], mmlu["shape"]) == ("word_problem", "multiple_choice")
+    assert "Mixtral-8x7B vs GPT-4" in gsm["source"]
+    parts = {**gsm["parts"], **mmlu["parts"]}
+    assert sum(p["rows"] for p in gsm["parts"].values()) == gsm["rows"]
+    assert sum(p["rows"] for p in mmlu["parts"].values()) == mmlu["rows"]
+    assert parts["multiple-choice"]["shape"] == "multiple_choice"
+    assert 0 < parts["multiple-choice"]["apgr"] < 2
+    chat = result["chat"]
+    assert chat["sanity"]["learned"]["required_ok"] == chat["sanity"]["learned"]["required"]
+    assert chat["sanity"]["length"]["failed"]
+    assert chat["heuristic_agreement"]["heuristic"] == pytest.approx(1.0)
+    assert set(chat["proxies"]) == {"mmlu-stems", "gsm8k-test"}
+    text = io.StringIO()
+    call_command(
+        "evaluate_router", data=str(tiny_data), folds=2, no_dollars=True,
+        curves=str(tmp_path / "c.json"), stdout=text,
+    )  # fmt: skip
+    assert "learned part multiple-choice" in text.getvalue()
+    assert "sanity learned    required pairs 360/360" in text.getvalue()
 
 
 def test_training_rebuilds_the_shipped_artefact_byte_for_byte(tmp_path):

@@ -199,8 +199,9 @@ def test_body_over_default_4mb_is_413(client: openai.OpenAI) -> None:
 
 
 UNKNOWN_PATHS = [
-    "/v1/embeddings",
-    "/v1/completions",
+    "/v1/audio/speech",
+    "/v1/images/generations",
+    "/v1/fine_tuning/jobs",
     "/v1/chat/completions/x",
     "/v1/",
     "/v1/models/",
@@ -218,9 +219,10 @@ WRONG_METHODS = [
 
 
 def test_unknown_v1_path_is_404_json(http: httpx.Client) -> None:
-    """An unknown /v1 path is a JSON 404, not Django's HTML page."""
+    """An unknown /v1 path is a JSON 404 naming the path, not Django's HTML page."""
     for path in UNKNOWN_PATHS:
-        assert_envelope(http.post(path, json={}), 404)
+        error = assert_envelope(http.post(path, json={}), 404, "unknown_url")
+        assert path in error["message"]
         assert_envelope(http.get(path), 404)
 
 

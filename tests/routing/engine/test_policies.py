@@ -122,7 +122,7 @@ def test_rules_default_rule() -> None:
 
 def by_length(name: str, prompt: str) -> ComplexityScore:
     """A transparent stand-in estimator: the score is the prompt length over 100 characters."""
-    return ComplexityScore(min(1.0, len(prompt) / 100), {"chars": len(prompt)}, "length")
+    return ComplexityScore(min(1.0, len(prompt) / 100), {"chars": len(prompt)}, "length", "length")
 
 
 @pytest.mark.parametrize(
@@ -135,8 +135,10 @@ def test_complexity_bands_follow_the_score(length: int, expected: str) -> None:
         PolicyInput("route/auto", prompt="x" * length), snap(BANDS), estimator=by_length
     )
     assert ids(plan)[0] == expected
-    assert plan.reason == f"complexity={length / 100:.2f} (chars={length}) -> {expected}"
     band = ["cheap/small", "mid/medium", "big/large"].index(expected)
+    assert plan.reason == (
+        f"complexity={length / 100:.2f} by length, band {band + 1}/3 (chars={length}) -> {expected}"
+    )
     assert plan.extra["band"] == band  # the dry run marks this band
 
 

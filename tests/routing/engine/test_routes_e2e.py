@@ -189,14 +189,23 @@ def test_every_target_failing_answers_with_the_last_error(
     assert FAKE_SECRET not in str(err.value.body)
 
 
-def test_unavailable_targets_answer_503_with_reasons(client: openai.OpenAI) -> None:
-    """A route whose every target is unavailable answers 503 with the reason per target."""
+def test_unavailable_targets_answer_503_with_reasons(
+    client: openai.OpenAI, fake: FakeUpstream, settings: Any
+) -> None:
+    """A route whose targets are unavailable for now (one unconfigured, one cooling down)
+    answers 503 with the reason per target (all unconfigured: see test_not_configured)."""
+    settings.SWITCHYARD_COOLDOWN_FAILURES = 1
+    settings.SWITCHYARD_COOLDOWN_SECONDS = 30.0
     Provider.objects.create(slug="nokey", name="NoKey", protocol="openai", base_url="http://x")
     Model.objects.create(provider=Provider.objects.get(slug="nokey"), model_id="m")
-    make_route("nothing", "fallback", {"model": "nokey/m"})
+    make_route("nothing", "fallback", {"model": "nokey/m"}, {"model": PRIMARY})
+    fake.add_fault("gpt-4o", Fault.status_code(500), times=1)
+    with pytest.raises(openai.APIStatusError):
+        ask(client, "route/nothing", stream=False)  # the primary fails and cools down
     with pytest.raises(openai.APIStatusError) as err:
         ask(client, "route/nothing", stream=False)
-    assert err.value.status_code == 503 and "NOKEY_API_KEY" in str(err.value.body)
+    body = str(err.value.body)
+    assert err.value.status_code == 503 and "NOKEY_API_KEY" in body and "cooling down" in body
 
 
 def test_failing_model_cools_down_and_comes_back(

@@ -82,7 +82,7 @@ def start_redis(port: int) -> subprocess.Popen[bytes]:
     return process
 
 
-def _wait_port(port: int, timeout: float = 10) -> None:
+def _wait_port(port: int, timeout: float = 60) -> None:
     import socket
 
     deadline = time.monotonic() + timeout

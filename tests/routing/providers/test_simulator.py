@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -130,12 +131,18 @@ def test_simulator_endpoint_is_plain_openai(live_app: LiveServer, keyless: None)
 def test_simulator_refuses_anyone_but_the_gateway_outside_debug(
     live_app: LiveServer, keyless: None, api_key: str
 ) -> None:
-    """DEBUG off: without the internal token the simulator answers 401, on both endpoints."""
+    """DEBUG off: without the internal token the simulator answers 401, on every endpoint."""
     sim = openai.OpenAI(base_url=f"{live_app.url}/sim/v1", api_key=api_key, max_retries=0)
     with pytest.raises(openai.AuthenticationError):
         sim.chat.completions.create(model="balanced", messages=USER)
     with pytest.raises(openai.AuthenticationError):
         sim.models.list()
+    with pytest.raises(openai.AuthenticationError):
+        sim.embeddings.create(model="embed", input="hi")
+    with pytest.raises(openai.AuthenticationError):
+        sim.chat.completions.create(
+            model="fast", messages=USER, response_format={"type": "json_object"}
+        )
 
 
 def test_simulator_is_open_in_development(
@@ -145,3 +152,146 @@ def test_simulator_is_open_in_development(
     settings.DEBUG = True  # type: ignore[attr-defined]
     sim = openai.OpenAI(base_url=f"{live_app.url}/sim/v1", api_key="unused", max_retries=0)
     assert sim.chat.completions.create(model="balanced", messages=USER).choices
+
+
+WEATHER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string", "minLength": 2},
+        "temp": {"type": "number"},
+        "days": {"type": "array", "items": {"type": "integer"}, "minItems": 2},
+        "unit": {"enum": ["C", "F"]},
+        "sunny": {"type": "boolean"},
+    },
+    "required": ["city", "temp", "days", "unit", "sunny"],
+    "additionalProperties": False,
+}
+
+
+def _matches(value: Any) -> None:
+    """The simulated value satisfies WEATHER_SCHEMA, checked key by key."""
+    assert set(value) == set(WEATHER_SCHEMA["properties"])
+    assert isinstance(value["city"], str) and len(value["city"]) >= 2
+    assert isinstance(value["temp"], float)
+    assert len(value["days"]) >= 2 and all(isinstance(d, int) for d in value["days"])
+    assert value["unit"] in ("C", "F") and value["sunny"] is True
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_sim_honours_a_json_schema(sdk: openai.OpenAI, stream: bool) -> None:
+    """response_format json_schema: valid JSON matching the schema (as instructor expects)."""
+    response_format = {
+        "type": "json_schema",
+        "json_schema": {"name": "w", "schema": WEATHER_SCHEMA},
+    }
+    kwargs: dict[str, Any] = {
+        "model": "sim/fast",
+        "messages": USER,
+        "response_format": response_format,
+    }
+    if stream:
+        text = "".join(
+            c.choices[0].delta.content or ""
+            for c in sdk.chat.completions.create(**kwargs, stream=True)
+            if c.choices
+        )
+    else:
+        text = sdk.chat.completions.create(**kwargs).choices[0].message.content or ""
+    _matches(json.loads(text))
+
+
+def test_sim_honours_json_object(sdk: openai.OpenAI) -> None:
+    """response_format json_object: a JSON object, still labelled as simulated."""
+    answer = sdk.chat.completions.create(
+        model="sim/fast", messages=USER, response_format={"type": "json_object"}
+    )
+    value = json.loads(answer.choices[0].message.content or "")
+    assert value["simulated"] is True and value["answer"].startswith(LABEL)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+@pytest.mark.parametrize(
+    "choice", ["required", {"type": "function", "function": {"name": "get_weather"}}]
+)
+def test_sim_calls_a_required_tool(sdk: openai.OpenAI, stream: bool, choice: Any) -> None:
+    """tools with tool_choice required (or a named tool): a tool call with arguments that
+    match the tool's parameters, finish_reason tool_calls."""
+    tools = [
+        {"type": "function", "function": {"name": "other", "parameters": {"type": "object"}}},
+        {"type": "function", "function": {"name": "get_weather", "parameters": WEATHER_SCHEMA}},
+    ]
+    if choice == "required":
+        tools.reverse()
+    kwargs: dict[str, Any] = {
+        "model": "sim/fast",
+        "messages": USER,
+        "tools": tools,
+        "tool_choice": choice,
+    }
+    if stream:
+        chunks = [c for c in sdk.chat.completions.create(**kwargs, stream=True) if c.choices]
+        calls = [t for c in chunks for t in c.choices[0].delta.tool_calls or ()]
+        name = calls[0].function.name  # type: ignore[union-attr]
+        arguments = "".join(t.function.arguments or "" for t in calls)  # type: ignore[union-attr]
+        finish = chunks[-1].choices[0].finish_reason
+    else:
+        message = sdk.chat.completions.create(**kwargs).choices[0]
+        call = message.message.tool_calls[0]  # type: ignore[index]
+        name, arguments, finish = call.function.name, call.function.arguments, message.finish_reason  # type: ignore[union-attr]
+    assert name == "get_weather" and finish == "tool_calls"
+    _matches(json.loads(arguments))
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_sim_answers_n_choices(sdk: openai.OpenAI, stream: bool) -> None:
+    """n=3: three choices, never fewer than asked."""
+    kwargs: dict[str, Any] = {"model": "sim/fast", "messages": USER, "n": 3, "max_tokens": 12}
+    if stream:
+        seen: dict[int, str] = {}
+        for chunk in sdk.chat.completions.create(**kwargs, stream=True):
+            for c in chunk.choices:
+                seen[c.index] = seen.get(c.index, "") + (c.delta.content or "")
+        texts = [seen[i] for i in sorted(seen)]
+    else:
+        texts = [c.message.content or "" for c in sdk.chat.completions.create(**kwargs).choices]
+    assert len(texts) == 3 and all(t.startswith(LABEL.split()[0]) for t in texts)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "shape"),
+    [
+        ("Write a Python function that reverses a list", "```python\ndef "),
+        ("Show me a JavaScript snippet to debounce input", "```javascript\nfunction "),
+        ("A SQL query for last week's orders", "```sql\n"),
+        ("Compare Redis, Memcached and Postgres in a table", "| Redis |"),
+        ("List the steps to rotate an API key", "\n1. "),
+    ],
+)
+def test_sim_answers_in_the_shape_asked_for(sdk: openai.OpenAI, prompt: str, shape: str) -> None:
+    """Code for a code question, a table for a comparison, steps for a list; still labelled."""
+    text = (
+        sdk.chat.completions.create(
+            model="sim/balanced", messages=[{"role": "user", "content": prompt}], max_tokens=2000
+        )
+        .choices[0]
+        .message.content
+        or ""
+    )
+    assert text.startswith(LABEL)
+    assert shape in text
+
+
+def test_sim_quotes_a_long_prompt_without_cutting_a_word(sdk: openai.OpenAI) -> None:
+    """The closing quote of a long prompt ends at a word boundary, with an ellipsis."""
+    prompt = "Explain " + "consistently hashing distributed caches " * 10
+    text = (
+        sdk.chat.completions.create(
+            model="sim/fast", messages=[{"role": "user", "content": prompt}], max_tokens=2000
+        )
+        .choices[0]
+        .message.content
+        or ""
+    )
+    quoted = text.rsplit('You asked about "', 1)[1].removesuffix('".')
+    assert quoted.endswith("…") and prompt.startswith(quoted.removesuffix("…"))
+    assert quoted.removesuffix("…").split()[-1] in prompt.split()
