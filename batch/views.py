@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.access import staff_required
 from batch import checks, results
 from batch.forms import UploadForm
 from batch.models import BatchJob
@@ -29,7 +29,7 @@ def _form(request: HttpRequest) -> UploadForm:
     return UploadForm(request.POST or None, request.FILES or None, snapshot=catalog.current_sync())
 
 
-@staff_member_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def index(request: HttpRequest) -> HttpResponse:
     form = _form(request)
@@ -44,7 +44,7 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "batch/index.html", {"form": form, "jobs": jobs}, status=status)
 
 
-@staff_member_required
+@staff_required
 @require_POST
 def estimate(request: HttpRequest) -> HttpResponse:
     """htmx partial: what the chosen file and options would cost, or why they cannot run."""
@@ -57,7 +57,7 @@ def estimate(request: HttpRequest) -> HttpResponse:
     return render(request, "batch/_estimate.html", context)
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(BatchJob, pk=pk)
@@ -77,7 +77,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "batch/job.html", context)
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """htmx partial: the progress bar and counters (polls itself until the job is finished)."""
@@ -85,7 +85,7 @@ def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "batch/_progress.html", {"job": job})
 
 
-@staff_member_required
+@staff_required
 @require_POST
 def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(BatchJob, pk=pk)
@@ -95,7 +95,7 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("batch:job", pk=job.pk)
 
 
-@staff_member_required
+@staff_required
 @require_POST
 def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """A new job of this job's failed lines (with its options); the old job stays as it was."""
@@ -109,7 +109,7 @@ def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("batch:job", pk=retry.pk)
 
 
-@staff_member_required
+@staff_required
 @require_POST
 def job_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete a finished job and its files (a running one must be cancelled first)."""
@@ -123,7 +123,7 @@ def job_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("batch:index")
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def job_download(request: HttpRequest, pk: int, kind: str) -> FileResponse:
     job = get_object_or_404(BatchJob, pk=pk)

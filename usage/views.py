@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.access import staff_required
 from usage.models import UsageRecord
 
 from . import charts, export, reports, requestlog
@@ -53,7 +53,7 @@ def _range_context(request: HttpRequest) -> tuple[RangeForm, dict[str, object]]:
     return form, context
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     form, context = _range_context(request)
@@ -66,7 +66,7 @@ def dashboard(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     return render(request, "usage/index.html", context)
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def request_log(request: HttpRequest) -> HttpResponse:
     form, context = _range_context(request)
@@ -87,7 +87,7 @@ def request_log(request: HttpRequest) -> HttpResponse:
     return render(request, "usage/requests.html", context)
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(UsageRecord.objects.select_related("api_key", "user"), pk=pk)

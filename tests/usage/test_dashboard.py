@@ -31,21 +31,21 @@ def page(web: Client, url: str, status: int = 200) -> str:
     return response.content.decode()
 
 
-def test_anonymous_is_sent_to_admin_login(db: None) -> None:
-    """No session: redirect to the admin login, coming back to /usage/ afterwards."""
+def test_anonymous_is_sent_to_the_sign_in_page(db: None) -> None:
+    """No session: redirect to the tools' sign-in page, coming back to /usage/ afterwards."""
     response = Client().get(IN_RANGE + "&format=csv")
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/?next=/usage/")
+    assert response["Location"].startswith("/accounts/login/?next=/usage/")
 
 
-def test_non_staff_user_is_sent_to_admin_login(db: None) -> None:
-    """A logged-in user who is not staff (e.g. a key holder) cannot read anyone's usage."""
+def test_non_staff_user_is_refused(db: None) -> None:
+    """A signed-in user who is not staff (e.g. a playground user) cannot read anyone's usage."""
     client = Client()
     client.force_login(User.objects.create_user("someone", password="pw"))
     for url in (URL, IN_RANGE + "&format=csv"):
         response = client.get(url)
-        assert response.status_code == 302
-        assert response["Location"].startswith("/admin/login/")
+        assert response.status_code == 403
+        assert "This page is for staff." in response.content.decode()
 
 
 def test_page_shows_totals_tables_and_charts(web: Client, traffic: list[UsageRecord]) -> None:
