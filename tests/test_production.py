@@ -209,6 +209,17 @@ PAGES: list[tuple[str, Request, tuple[int, int, int]]] = [
         lambda h, w: post(h, f"/batch/jobs/{w.job}/cancel/"),
         (302, 403, 302),
     ),
+    ("usage:requests", lambda h, w: h.get("/usage/requests/"), (302, 403, 200)),
+    ("usage:request unknown", lambda h, w: h.get("/usage/requests/999999/"), (302, 403, 404)),
+    ("batch:estimate empty", lambda h, w: post(h, "/batch/estimate/"), (302, 403, 200)),
+    ("batch:job-retry unknown", lambda h, w: post(h, "/batch/jobs/999999/retry/"), (302, 403, 404)),
+    (
+        "batch:job-delete unknown",
+        lambda h, w: post(h, "/batch/jobs/999999/delete/"),
+        (302, 403, 404),
+    ),
+    ("modelpages:index", lambda h, w: h.get("/models/"), (302, 200, 200)),
+    ("modelpages:pick", lambda h, w: h.get("/models/pick/?q=gpt"), (403, 200, 200)),
     ("sim:chat_completions", lambda h, w: post(h, "/sim/v1/chat/completions"), (401, 401, 401)),
     ("sim:models", lambda h, w: h.get("/sim/v1/models"), (401, 401, 401)),
     ("sim:embeddings", lambda h, w: post(h, "/sim/v1/embeddings"), (401, 401, 401)),
@@ -470,6 +481,13 @@ COVERED = {
     "batch/jobs/<int:pk>/cancel/",
     "batch/jobs/<int:pk>/<str:kind>/",
     "usage/",
+    "usage/requests/",
+    "usage/requests/<int:pk>/",
+    "batch/estimate/",
+    "batch/jobs/<int:pk>/retry/",
+    "batch/jobs/<int:pk>/delete/",
+    "models/",
+    "models/pick/",
 }
 
 
