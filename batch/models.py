@@ -131,6 +131,36 @@ class BatchJob(models.Model):
         return min(100, round(100 * (self.done + self.failed) / self.total))
 
     @property
+    def badge(self) -> tuple[str, str]:
+        """(css modifier, label): a finished job with failed lines never shows a plain "Done"."""
+        if self.status == self.Status.DONE and self.failed:
+            if not self.done:
+                return "allfailed", "All lines failed"
+            return "partial", f"Done · {self.failed} failed"
+        return self.status, self.get_status_display()
+
+    @property
+    def rate(self) -> float | None:
+        """Lines per second since the job started (None before it has finished one)."""
+        if self.started_at is None or not (self.done + self.failed):
+            return None
+        end = self.finished_at or timezone.now()
+        seconds = (end - self.started_at).total_seconds()
+        return (self.done + self.failed) / seconds if seconds > 0 else None
+
+    @property
+    def eta_seconds(self) -> float | None:
+        rate = self.rate
+        if self.finished or rate is None or not self.total:
+            return None
+        return max(0, self.total - self.done - self.failed) / rate
+
+    def delete_files(self) -> None:
+        for name in (self.input_path, self.output_path, self.summary_path):
+            if name:
+                Path(name).unlink(missing_ok=True)
+
+    @property
     def has_output(self) -> bool:
         return bool(self.output_path) and Path(self.output_path).is_file()
 

@@ -5,7 +5,8 @@
 A shell recipe printed its banner before uvicorn had bound the port, and a Ctrl+C ended in
 `make: *** Error 143` (the worker killed by the recipe's trap). Here the banner is printed by
 uvicorn's own start-up hook, once the socket listens; SIGINT/SIGTERM stop uvicorn and the
-worker and the process exits 0, so `make` stays quiet.
+worker and the process exits 0, so `make` stays quiet. It serves with the limits of
+config/hardening.py (header timeout, header size, connection cap), as config.serve does.
 """
 
 from __future__ import annotations
@@ -95,9 +96,11 @@ def terminal_foreground() -> Iterator[None]:
 
 
 def serve(host: str, port: int, with_worker: bool = True) -> int:
-    config = uvicorn.Config(
-        APP, host=host, port=port, lifespan="off", access_log=False, log_level="warning"
-    )
+    from config.hardening import uvicorn_options
+    from config.serve import raise_fd_limit
+
+    raise_fd_limit()
+    config = uvicorn.Config(APP, host=host, port=port, log_level="warning", **uvicorn_options())
     server = ReadyServer(config)
     worker = start_worker() if with_worker else None
     try:

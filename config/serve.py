@@ -2,14 +2,15 @@
 
     python -m config.serve --workers 4 [--host 127.0.0.1] [--port 8000]
 
-`uvicorn --workers N` gives every worker the same listening socket, and whichever worker
+`make run` serves with config.devserver, with the same limits. `uvicorn --workers N` gives every worker the same listening socket, and whichever worker
 wakes first accepts every connection waiting: a burst of keep-alive clients can land on
 one worker while the others idle (with 32 clients on 2 workers, one run in three put all
 of them on one worker and served no more than a single worker). Here each worker gets its
 own socket bound to the same address with SO_REUSEPORT, so the kernel deals new
 connections across the workers. The parent only holds the sockets: it restarts a worker
 that dies (its socket keeps queueing connections meanwhile) and stops them all on SIGINT
-or SIGTERM. Linux (and other systems with SO_REUSEPORT) only.
+or SIGTERM. Workers run uvicorn with the limits of config/hardening.py (header timeout,
+header size, connection cap). Linux (and other systems with SO_REUSEPORT) only.
 """
 
 from __future__ import annotations
@@ -38,13 +39,26 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def run_worker(fd: int) -> None:
-    """One worker: uvicorn on the inherited socket, as `make run` serves (no lifespan, no
-    access log; Switchyard logs every request itself)."""
+    """One worker: uvicorn on the inherited socket with the limits of config/hardening.py."""
     import uvicorn
 
+    from config.hardening import uvicorn_options
+
+    raise_fd_limit()
     sock = socket.socket(fileno=fd)  # family and type read from the descriptor
-    config = uvicorn.Config(APP, lifespan="off", access_log=False)
+    config = uvicorn.Config(APP, **uvicorn_options())
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def raise_fd_limit() -> None:
+    """Open files up to the hard limit: the connection cap, not the descriptor limit, is
+    what refuses clients."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def spawn(sock: socket.socket) -> subprocess.Popen[bytes]:
@@ -85,7 +99,9 @@ def supervise(host: str, port: int, workers: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--workers", type=int, default=int(os.environ.get("WORKERS", os.cpu_count() or 1))
+    )
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--worker-fd", type=int, help=argparse.SUPPRESS)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import secrets
 from pathlib import Path
 
@@ -41,11 +44,13 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "accounts",
     "routing",
     "playground",
     "costcalc",
     "batch",
     "usage",
+    "modelpages",
 ]
 
 MIDDLEWARE = [
@@ -56,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.ResolvedUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -110,7 +116,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
-LOGIN_URL = "/admin/login/"
+# The tools' own sign-in page (accounts/): any active user, not only staff.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/playground/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6's default, adopted now
 
 # Largest accepted request body (the API answers 413 above it).
@@ -122,6 +131,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=4 * 1024 * 10
 SWITCHYARD_SELF_URL = env.str(
     "SWITCHYARD_SELF_URL",
     default=f"http://{env.str('HOST', default='127.0.0.1')}:{env.int('PORT', default=8000)}",
+)
+# What the gateway sends its own simulator (outside DEBUG the simulator answers no one else);
+# derived from SECRET_KEY, so every worker of one deployment shares it.
+SWITCHYARD_INTERNAL_TOKEN = (
+    env.str("SWITCHYARD_INTERNAL_TOKEN", default="")
+    or hmac.new(SECRET_KEY.encode(), b"switchyard-internal-token", hashlib.sha256).hexdigest()
 )
 SWITCHYARD_CONNECT_TIMEOUT = env.float("SWITCHYARD_CONNECT_TIMEOUT", default=5.0)
 SWITCHYARD_REQUEST_TIMEOUT = env.float("SWITCHYARD_REQUEST_TIMEOUT", default=120.0)
@@ -137,8 +152,21 @@ if SWITCHYARD_UPSTREAM_CLIENT not in ("fast", "httpx"):
         f"SWITCHYARD_UPSTREAM_CLIENT={SWITCHYARD_UPSTREAM_CLIENT!r}: use 'fast' or 'httpx'."
     )
 SWITCHYARD_FIRST_TOKEN_TIMEOUT = env.float("SWITCHYARD_FIRST_TOKEN_TIMEOUT", default=30.0)
+# Attempts with a fallback after them: factor x the model's measured time to first token,
+# within [floor, SWITCHYARD_FIRST_TOKEN_TIMEOUT]; unmeasured, the fallback timeout
+# (routing/engine/deadlines.py). Routes can set their own.
+SWITCHYARD_FALLBACK_FIRST_TOKEN_TIMEOUT = env.float(
+    "SWITCHYARD_FALLBACK_FIRST_TOKEN_TIMEOUT", default=3.0
+)
+SWITCHYARD_FIRST_TOKEN_FACTOR = env.float("SWITCHYARD_FIRST_TOKEN_FACTOR", default=4.0)
+SWITCHYARD_FIRST_TOKEN_FLOOR = env.float("SWITCHYARD_FIRST_TOKEN_FLOOR", default=2.0)
+SWITCHYARD_FIRST_TOKEN_MIN_SAMPLES = env.int("SWITCHYARD_FIRST_TOKEN_MIN_SAMPLES", default=3)
 SWITCHYARD_STALL_TIMEOUT = env.float("SWITCHYARD_STALL_TIMEOUT", default=30.0)
 SWITCHYARD_TOTAL_DEADLINE = env.float("SWITCHYARD_TOTAL_DEADLINE", default=300.0)
+# A budgeted key's request is sent with the max_tokens its remaining budget pays for: at most
+# this many when the client gives no max_tokens, and refused (429) below the minimal answer.
+SWITCHYARD_BUDGET_MAX_TOKENS = env.int("SWITCHYARD_BUDGET_MAX_TOKENS", default=4096)
+SWITCHYARD_BUDGET_MIN_TOKENS = env.int("SWITCHYARD_BUDGET_MIN_TOKENS", default=16)
 SWITCHYARD_MAX_RETRIES = env.int("SWITCHYARD_MAX_RETRIES", default=1)
 SWITCHYARD_MAX_RETRY_AFTER = env.float("SWITCHYARD_MAX_RETRY_AFTER", default=10.0)
 SWITCHYARD_COOLDOWN_SECONDS = env.float("SWITCHYARD_COOLDOWN_SECONDS", default=30.0)
@@ -169,6 +197,16 @@ SWITCHYARD_USAGE_FLUSH_SECONDS = env.float("SWITCHYARD_USAGE_FLUSH_SECONDS", def
 # The playground spends real money: outside local development it needs a login.
 PLAYGROUND_REQUIRE_LOGIN = env.bool("PLAYGROUND_REQUIRE_LOGIN", default=not DEBUG)
 PLAYGROUND_DAILY_SPEND_CAP_USD = env.float("PLAYGROUND_DAILY_SPEND_CAP_USD", default=5.0)
+
+# /metrics is open by default (the embedded setup); a bearer token and/or allowed networks
+# (CIDR, e.g. 10.0.0.0/8,127.0.0.1/32) restrict it: either is enough when both are set.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_exc}") from None
 
 # Per-request JSON lines: stderr (default), `off`, or a file (`make run`: var/requests.log).
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")

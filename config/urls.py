@@ -8,6 +8,7 @@ from routing.providers import simulator
 urlpatterns = [
     path("", RedirectView.as_view(url="/playground/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
     path("metrics", django_views.metrics),
     re_path(r"^v1(/.*)?$", django_views.v1),
     path("sim/v1/chat/completions", simulator.chat_completions),
@@ -17,4 +18,5 @@ urlpatterns = [
     path("costcalc/", include("costcalc.urls")),
     path("batch/", include("batch.urls")),
     path("usage/", include("usage.urls")),
+    path("models/", include("modelpages.urls")),
 ]

@@ -89,7 +89,12 @@ def _attach_curves(outcome: Outcome, pool: PromptPool) -> None:
         return
     assert outcome.projection is not None
     charted = next(p for p in outcome.projection.policies if "strong_share" in p.extra)
-    outcome.curves = curves_mod.chart_data(loaded, charted.extra.get("strong_share"))
+    target = outcome.form.cleaned_data.get("quality_target")
+    outcome.curves = curves_mod.chart_data(
+        loaded,
+        charted.extra.get("strong_share"),
+        float(target) / 100 if target is not None else None,
+    )
     shapes = pool.shapes()
     if outcome.traffic is not None:  # the period's own prompts, where their decisions say
         shapes = curves_mod.traffic_shapes(outcome.traffic.start, outcome.traffic.end) or shapes

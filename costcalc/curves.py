@@ -124,16 +124,50 @@ def quality_at(curve: list[list[float]], share: float) -> float:
     return points[-1][1]
 
 
-def chart_data(curves: Curves, strong_share: float | None) -> list[dict[str, Any]]:
-    """Per dataset: the lines to plot and the marked operating point of the live route."""
+def gap_kept(block: dict[str, Any], quality: float) -> float | None:
+    """The share of the weak-to-strong quality gap a quality keeps (None without a gap)."""
+    gap = block["strong"] - block["weak"]
+    return (quality - block["weak"]) / gap if gap > 0 else None
+
+
+def share_for(block: dict[str, Any], kept: float) -> float | None:
+    """The smallest strong-model share whose quality keeps `kept` of the gap on the learned
+    curve (linear between its points); None when the curve never gets there."""
+    learned = block["lines"].get("learned")
+    gap = block["strong"] - block["weak"]
+    if learned is None or gap <= 0:
+        return None
+    wanted = block["weak"] + kept * gap
+    points = sorted(learned["curve"])
+    if points[0][1] >= wanted:
+        return points[0][0]
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        if y0 < wanted <= y1:
+            return x0 + (x1 - x0) * (wanted - y0) / (y1 - y0)
+    return None
+
+
+def chart_data(
+    curves: Curves, strong_share: float | None, target: float | None = None
+) -> list[dict[str, Any]]:
+    """Per dataset: the lines to plot, the marked operating point of the live route and, with a
+    quality target (share of the gap to keep), the strong-model share that reaches it."""
     out = []
     for name, block in curves.datasets.items():
         learned = block["lines"].get("learned")
         marker = None
         if learned is not None and strong_share is not None:
             quality = quality_at(learned["curve"], strong_share)
-            gap = block["strong"] - block["weak"]
-            kept = (quality - block["weak"]) / gap if gap > 0 else None
-            marker = {"share": strong_share, "quality": quality, "gap_recovered": kept}
-        out.append({"name": name, **block, "marker": marker})
+            marker = {
+                "share": strong_share,
+                "quality": quality,
+                "gap_recovered": gap_kept(block, quality),
+            }
+        goal = None
+        if target is not None:
+            share = share_for(block, target)
+            goal = {"kept": target, "share": share}
+            if share is not None and learned is not None:
+                goal["quality"] = quality_at(learned["curve"], share)
+        out.append({"name": name, **block, "marker": marker, "target": goal})
     return out

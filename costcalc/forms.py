@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
+from modelpages.widgets import ModelPicker
 from routing.catalog import Snapshot
 from routing.engine.policies import projected
 
@@ -37,9 +38,12 @@ from .workload import (
 PREFIX = "t"
 
 
-def _text(mode: str = "decimal") -> forms.TextInput:
-    """Plain text inputs: the server, not the browser, says what is wrong, next to the field."""
-    return forms.TextInput(attrs={"inputmode": mode, "autocomplete": "off", "size": 8})
+def _text(mode: str = "decimal") -> forms.NumberInput:
+    """Number inputs (the form is ``novalidate``: the server, not the browser, says what is
+    wrong, next to the field)."""
+    step = "1" if mode == "numeric" else "any"
+    attrs = {"inputmode": mode, "autocomplete": "off", "step": step, "class": "cc-num"}
+    return forms.NumberInput(attrs=attrs)
 
 
 PERCENT: dict[str, Any] = {
@@ -120,7 +124,7 @@ class CalculatorForm(forms.Form):
     baseline = forms.CharField(
         label="Current model (baseline)",
         max_length=250,
-        widget=forms.TextInput(attrs={"list": "cc-models", "size": 28, "autocomplete": "off"}),
+        widget=ModelPicker(),
     )
     budget_usd = forms.DecimalField(
         label="Budget per request ($)",
@@ -138,6 +142,15 @@ class CalculatorForm(forms.Form):
     baseline_modifiers = forms.ChoiceField(
         label="Modifiers on the baseline",
         choices=[("same", "Same as the policies"), ("none", "None (list price)")],
+    )
+    quality_target = forms.DecimalField(
+        label="Keep quality %",
+        required=False,
+        min_value=Decimal(0),
+        max_value=HUNDRED,
+        decimal_places=1,
+        help_text="Share of the weak→strong quality gap to keep: the operating point it needs.",
+        widget=_text("decimal"),
     )
     prompts = forms.RegexField(
         label="Prompt set",

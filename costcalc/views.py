@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from accounts.access import is_staff
 from routing import catalog
 from routing.tools.prompt_files import MAX_UPLOAD_BYTES, UploadError
 
@@ -24,29 +26,36 @@ from .calculator import Outcome, calculate, store_upload
 from .forms import CalculatorForm
 from .workload import PROCESSING, TYPE_LABELS
 
+UPLOAD_OVERHEAD = 64 * 1024  # the form's other fields and the multipart framing
+
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def _calculate(query: QueryDict) -> Outcome:
+TRAFFIC_FIELDS = ("traffic_from", "traffic_to")
+TRAFFIC_DENIED = "Using your traffic needs a staff sign-in (the same as the usage dashboard)."
+
+
+def _calculate(query: QueryDict, request: HttpRequest) -> Outcome:
+    """The projection; a period of real traffic only for those who may read the dashboard."""
     snapshot = catalog.current_sync()
-    return calculate(CalculatorForm(query, snapshot), snapshot, dt.datetime.now(dt.UTC).date())
+    form = CalculatorForm(query, snapshot)
+    if any(query.get(name) for name in TRAFFIC_FIELDS) and not is_staff(request.user):
+        form.full_valid()
+        form.add_error("traffic_from", TRAFFIC_DENIED)
+        return Outcome(form)
+    return calculate(form, snapshot, dt.datetime.now(dt.UTC).date())
+
+
+def _denied(outcome: Outcome) -> bool:
+    return TRAFFIC_DENIED in outcome.form.errors.get("traffic_from", [])
 
 
 def _permalink(query: QueryDict, **extra: str) -> str:
     params = {k: v for k, v in query.items() if k not in ("format", "state")}
     params.update(extra)
     return f"{reverse('costcalc:index')}?{urlencode(params)}"
-
-
-def _model_ids(request: HttpRequest) -> list[str]:
-    """Priced model ids for the baseline picker (full pages only)."""
-    if getattr(request, "htmx", False):
-        return []
-    return sorted(
-        m.id for m in catalog.current_sync().models.values() if m.price_known and m.kind == "chat"
-    )
 
 
 def _context(request: HttpRequest, outcome: Outcome, query: QueryDict) -> dict:
@@ -61,7 +70,6 @@ def _context(request: HttpRequest, outcome: Outcome, query: QueryDict) -> dict:
         "json_url": _permalink(query, format="json"),
         "csv_url": _permalink(query, format="csv"),
         "query": query.urlencode(),
-        "models": _model_ids(request),
         "type_labels": TYPE_LABELS,
         "processing": PROCESSING,
         "max_upload_mb": MAX_UPLOAD_BYTES // 1024 // 1024,
@@ -74,7 +82,8 @@ def _type_rows(form: CalculatorForm) -> list[tuple[int, object, list[str]]]:
 
 def _data_response(outcome: Outcome, fmt: str) -> HttpResponse:
     if not outcome.ok:
-        return JsonResponse({"errors": outcome.form.error_messages()}, status=400)
+        status = 403 if _denied(outcome) else 400
+        return JsonResponse({"errors": outcome.form.error_messages()}, status=status)
     if fmt == "csv":
         response = HttpResponse(export.to_csv(outcome), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="costcalc.csv"'
@@ -84,17 +93,32 @@ def _data_response(outcome: Outcome, fmt: str) -> HttpResponse:
 
 @require_GET
 def index(request: HtmxHttpRequest) -> HttpResponse:
-    outcome = _calculate(request.GET)
+    outcome = _calculate(request.GET, request)
     fmt = request.GET.get("format", "html")
     if fmt in ("json", "csv"):
         return _data_response(outcome, fmt)
     template = "costcalc/_results.html" if request.htmx else "costcalc/index.html"
-    return render(request, template, _context(request, outcome, request.GET))
+    status = 403 if _denied(outcome) else 200
+    return render(request, template, _context(request, outcome, request.GET), status=status)
+
+
+def _upload_refused(request: HttpRequest) -> HttpResponse | None:
+    """Uploads are stored, so only for signed-in people, and refused by their declared size
+    before Django spools the file."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("costcalc:index"))
+    if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_UPLOAD_BYTES + UPLOAD_OVERHEAD:
+        message = f"The file is over the {MAX_UPLOAD_BYTES // 1024 // 1024} MB limit."
+        return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+    return None
 
 
 @require_POST
 def upload(request: HttpRequest) -> HttpResponse:
     """Store an uploaded CSV/JSONL prompt set and show the projection with it."""
+    refused = _upload_refused(request)
+    if refused is not None:
+        return refused
     state = QueryDict(request.POST.get("state", ""), mutable=True)
     file = request.FILES.get("prompts_file")
     try:
@@ -104,7 +128,7 @@ def upload(request: HttpRequest) -> HttpResponse:
             raise UploadError(f"The file is over the {MAX_UPLOAD_BYTES // 1024 // 1024} MB limit.")
         stored = store_upload(file.name or "upload", file.read())
     except UploadError as exc:
-        outcome = _calculate(state)
+        outcome = _calculate(state, request)
         context = _context(request, outcome, state) | {"upload_error": str(exc)}
         return render(request, "costcalc/index.html", context, status=400)
     state["prompts"] = stored.key

@@ -104,14 +104,19 @@ def spent_today(user_id: int | None) -> Decimal:
     return runs.aggregate(total=Sum("spend_usd"))["total"] or Decimal(0)
 
 
-def recent(user_id: int | None, query: str = "", limit: int = 15) -> list[Run]:
-    """This user's runs of the last 30 days, newest first; `query` matches prompt or model."""
+def recent(
+    user_id: int | None, query: str = "", limit: int = 15, everyone: bool = False
+) -> list[Run]:
+    """This user's runs of the last 30 days (everyone's for staff, with who ran them), newest
+    first; `query` matches prompt or model."""
     since = timezone.now() - dt.timedelta(days=30)
-    runs = Run.objects.filter(user_id=user_id, created_at__gte=since)  # type: ignore[misc]  # django-stubs#3472: None on a nullable FK's _id means IS NULL
+    runs = Run.objects.filter(created_at__gte=since).select_related("user")
+    if not everyone:
+        runs = runs.filter(user_id=user_id)  # type: ignore[misc]  # django-stubs#3472: None on a nullable FK's _id means IS NULL
     for word in query.split()[:5]:
         runs = runs.filter(models.Q(prompt__icontains=word) | models.Q(model_ids__icontains=word))
     fields = ("id", "created_at", "prompt", "model_ids", "total_cost_usd", "status", "parent")
-    return list(runs.only(*fields)[:limit])
+    return list(runs.only(*fields, "user__username")[:limit])
 
 
 def usage_counts(user_id: int | None, days: int = 30) -> dict[str, int]:

@@ -110,12 +110,17 @@ class Pane:
 
 
 def new_panes(
-    specs: list[PaneSpec], snapshot: Snapshot, turns: list[list[dict[str, Any]]] | None = None
+    specs: list[PaneSpec],
+    snapshot: Snapshot,
+    turns: list[list[dict[str, Any]]] | None = None,
+    user_id: int | None = None,
 ) -> list[Pane]:
     panes = []
     for index, spec in enumerate(specs):
         entry = snapshot.resolve(spec.model)
-        ctx = CallContext(requested_model=spec.model, source="playground", stream=True)
+        ctx = CallContext(
+            requested_model=spec.model, source="playground", stream=True, user_id=user_id
+        )
         pane = Pane(index, spec, ctx, simulated=bool(entry and entry.simulated))
         pane.turns = turns[index] if turns and index < len(turns) else []
         panes.append(pane)
@@ -242,6 +247,7 @@ async def run_stream(
     turns: list[list[dict[str, Any]]] | None = None,
     prompt: str = "",
     permalink: str = "",
+    user_id: int | None = None,
 ) -> AsyncIterator[bytes]:
     """The SSE body: panes laid out, tokens as they come, final metrics, the run's total.
 
@@ -250,7 +256,7 @@ async def run_stream(
     `on_finish(panes, stopped)` saves the run and returns HTML partials to send last (it
     also runs, without sending anything, when the client went away).
     """
-    panes = new_panes(specs, snapshot, turns)
+    panes = new_panes(specs, snapshot, turns, user_id)
     for pane in panes:
         pane.prompt = prompt
     queue: asyncio.Queue[Event] = asyncio.Queue()

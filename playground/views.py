@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +27,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.access import is_staff
 from playground import conversation, forms, picker
 from playground import render as html
 from playground.models import PromptText, Run, recent, spent_today, usage_counts
@@ -35,26 +37,42 @@ from routing import catalog
 SAVE_ATTEMPTS = 5
 
 
-async def _user_id(request: HttpRequest) -> tuple[bool, int | None]:
-    """(allowed, user id): anonymous use is allowed only when login is not required."""
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: anonymous use is allowed only when login is not required; a user sees
+    their own runs, staff see everyone's."""
+
+    allowed: bool
+    user_id: int | None = None
+    staff: bool = False
+
+
+async def _viewer(request: HttpRequest) -> Viewer:
     user = await request.auser()
+    # The page's templates read request.user (the nav): resolve it here, off the event loop's
+    # sync path; left lazy, a logged-in user's page raised SynchronousOnlyOperation (a 500).
+    request.user = user
     if user.is_authenticated:
-        return True, user.pk
-    return not settings.PLAYGROUND_REQUIRE_LOGIN, None
+        return Viewer(True, user.pk, is_staff(user))
+    return Viewer(not settings.PLAYGROUND_REQUIRE_LOGIN)
 
 
-async def _required_user(request: HttpRequest) -> int | None:
-    """The user id for a run endpoint; 403 when a login is required and there is none."""
-    allowed, user_id = await _user_id(request)
-    if not allowed:
+def _recent(viewer: Viewer, query: str = "") -> list[Run]:
+    return recent(viewer.user_id, query, everyone=viewer.staff)
+
+
+async def _required_viewer(request: HttpRequest) -> Viewer:
+    """Who calls a run endpoint; 403 when a login is required and there is none."""
+    viewer = await _viewer(request)
+    if not viewer.allowed:
         raise PermissionDenied("Sign in to use the playground.")
-    return user_id
+    return viewer
 
 
 @require_GET
 async def index(request: HttpRequest) -> HttpResponse:
-    allowed, user_id = await _user_id(request)
-    if not allowed:
+    viewer = await _viewer(request)
+    if not viewer.allowed:
         return redirect_to_login(request.get_full_path())
     snapshot = await catalog.current()
     form = forms.from_query(request.GET)
@@ -63,11 +81,23 @@ async def index(request: HttpRequest) -> HttpResponse:
         form.prompt = await sync_to_async(PromptText.lookup)(prompt_id[:16]) or ""
     if not request.GET.get("models"):
         form.panes = picker.default_panes(snapshot)
-    return await _page(request, snapshot, form, user_id, run=None)
+    return await _page(request, snapshot, form, viewer, run=None)
 
 
 async def _own_run(pk: int, user_id: int | None) -> Run:
+    """A run of this user's (what may be changed or followed up)."""
     run = await Run.objects.filter(pk=pk, user_id=user_id).afirst()  # type: ignore[misc]  # django-stubs#3472: None on a nullable FK's _id means IS NULL
+    if run is None:
+        raise Http404("No such run.")
+    return run
+
+
+async def _visible_run(pk: int, viewer: Viewer) -> Run:
+    """A run this viewer may look at: their own, anyone's for staff."""
+    runs = Run.objects.select_related("user").filter(pk=pk)
+    if not viewer.staff:
+        runs = runs.filter(user_id=viewer.user_id)  # type: ignore[misc]  # django-stubs#3472: None on a nullable FK's _id means IS NULL
+    run = await runs.afirst()
     if run is None:
         raise Http404("No such run.")
     return run
@@ -76,24 +106,25 @@ async def _own_run(pk: int, user_id: int | None) -> Run:
 @require_GET
 async def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A past run (with its earlier turns), shown from what was stored: no model is called."""
-    allowed, user_id = await _user_id(request)
-    if not allowed:
+    viewer = await _viewer(request)
+    if not viewer.allowed:
         return redirect_to_login(request.get_full_path())
-    run = await _own_run(pk, user_id)
+    run = await _visible_run(pk, viewer)
     snapshot = await catalog.current()
     form = conversation.followup_form(run, run.prompt)
-    return await _page(request, snapshot, form, user_id, run=run)
+    return await _page(request, snapshot, form, viewer, run=run)
 
 
 async def _page(
-    request: HttpRequest, snapshot: Any, form: forms.FormInput, user_id: int | None, run: Run | None
+    request: HttpRequest, snapshot: Any, form: forms.FormInput, viewer: Viewer, run: Run | None
 ) -> HttpResponse:
     rows = [(pane, picker.option_for(pane.model, snapshot)) for pane in form.panes]
     context = {
         "form": form,
         "rows": rows,
         "max_panes": forms.MAX_PANES,
-        "recent_runs": await sync_to_async(recent)(user_id),
+        "recent_runs": await sync_to_async(_recent)(viewer),
+        "everyone": viewer.staff,
         "run": run,
         "stored_panes": await sync_to_async(_stored_panes)(run) if run else [],
         "simulated_only": not picker.has_real_provider(snapshot),
@@ -117,8 +148,8 @@ def _stored_panes(run: Run) -> list[dict[str, Any]]:
 async def model_search(request: HttpRequest) -> HttpResponse:
     """htmx: the picker's result list for the typed query (favourites and most used first;
     open to anyone, like the catalog, so other pages can reuse the picker)."""
-    allowed, user_id = await _user_id(request)
-    user_id = user_id if allowed else None
+    viewer = await _viewer(request)
+    user_id = viewer.user_id if viewer.allowed else None
     snapshot = await catalog.current()
     favourites = {f for f in request.GET.get("fav", "").split(",") if f}
     uses = await sync_to_async(usage_counts)(user_id)
@@ -130,28 +161,30 @@ async def model_search(request: HttpRequest) -> HttpResponse:
 @require_GET
 async def recent_runs(request: HttpRequest) -> HttpResponse:
     """htmx: the recent-runs list, filtered by the search box."""
-    user_id = await _required_user(request)
+    viewer = await _required_viewer(request)
     query = request.GET.get("q", "").strip()
-    runs = await sync_to_async(recent)(user_id, query)
-    return render(request, "playground/_recent.html", {"recent_runs": runs, "query": query})
+    runs = await sync_to_async(_recent)(viewer, query)
+    context = {"recent_runs": runs, "query": query, "everyone": viewer.staff}
+    return render(request, "playground/_recent.html", context)
 
 
 @require_POST
 async def delete_run(request: HttpRequest, pk: int) -> HttpResponse:
     """htmx: delete a run (and its follow-ups); answers the refreshed list."""
-    user_id = await _required_user(request)
-    run = await _own_run(pk, user_id)
+    viewer = await _required_viewer(request)
+    run = await _own_run(pk, viewer.user_id)
     await run.adelete()
     query = request.POST.get("q", "").strip()
-    runs = await sync_to_async(recent)(user_id, query)
-    return render(request, "playground/_recent.html", {"recent_runs": runs, "query": query})
+    runs = await sync_to_async(_recent)(viewer, query)
+    context = {"recent_runs": runs, "query": query, "everyone": viewer.staff}
+    return render(request, "playground/_recent.html", context)
 
 
 @require_POST
 async def rate_run(request: HttpRequest, pk: int) -> JsonResponse:
     """Mark a pane best (`winner=<i>`, empty to clear) or rate one (`pane=<i>&rating=up|down|`)."""
-    user_id = await _required_user(request)
-    run = await _own_run(pk, user_id)
+    viewer = await _required_viewer(request)
+    run = await _own_run(pk, viewer.user_id)
     error = _apply_rating(run, request.POST)
     if error:
         return JsonResponse({"error": error}, status=400)
@@ -181,8 +214,7 @@ async def export_run(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     """The whole conversation as JSON or Markdown, as a download."""
     if fmt not in ("json", "md"):
         raise Http404("Export as .json or .md.")
-    user_id = await _required_user(request)
-    run = await _own_run(pk, user_id)
+    run = await _visible_run(pk, await _required_viewer(request))
     chain = await sync_to_async(run.chain)()
     if fmt == "json":
         body = json.dumps(conversation.export_data(chain), indent=2, ensure_ascii=False)
@@ -197,6 +229,8 @@ async def export_run(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 @require_GET
 async def pane_row(request: HttpRequest) -> HttpResponse:
     """htmx: one picked-model row (its parameters and input-cost estimate)."""
+    if not (await _viewer(request)).allowed:
+        return redirect_to_login(request.get_full_path())
     snapshot = await catalog.current()
     pane = forms.PaneInput(request.GET.get("model", "").strip())
     row = (pane, picker.option_for(pane.model, snapshot))
@@ -206,24 +240,24 @@ async def pane_row(request: HttpRequest) -> HttpResponse:
 @require_POST
 async def run(request: HttpRequest) -> HttpResponseBase:
     """htmx: validate, then answer with one SSE stream that fills every pane."""
-    allowed, user_id = await _user_id(request)
-    if not allowed:
+    viewer = await _viewer(request)
+    if not viewer.allowed:
         return HttpResponseClientRedirect(f"{settings.LOGIN_URL}?next=/playground/")
     snapshot = await catalog.current()
     form = forms.from_post(request.POST)
     chain: list[Run] = []
     if form.parent is not None:
-        parent = await _own_run(form.parent, user_id)
+        parent = await _own_run(form.parent, viewer.user_id)
         form = conversation.followup_form(parent, form.prompt)
         chain = await sync_to_async(parent.chain)()
     checked = forms.check(form, snapshot, conversation.histories(chain, len(form.panes)))
     if not checked.errors:
-        checked.errors = await _spend_cap_error(user_id)
+        checked.errors = await _spend_cap_error(viewer.user_id)
     if checked.errors:
         return _errors(request, checked.errors, followup=bool(chain))
     prompt_id = await sync_to_async(PromptText.keep)(form.prompt) if form.long_prompt else ""
     permalink = form.permalink_query(prompt_id)
-    on_finish = _saver(request, form, user_id, permalink)
+    on_finish = _saver(request, form, viewer, permalink)
     turns = conversation.turn_views(chain, len(form.panes))
     response = StreamingHttpResponse(
         run_stream(
@@ -233,6 +267,7 @@ async def run(request: HttpRequest) -> HttpResponseBase:
             turns=turns,
             prompt=form.prompt,
             permalink=permalink if not chain else "",
+            user_id=viewer.user_id,
         ),
         content_type="text/event-stream; charset=utf-8",
     )
@@ -271,10 +306,10 @@ def _errors(request: HttpRequest, errors: dict[str, str], followup: bool = False
     return render(request, "playground/_errors.html", context, status=422)
 
 
-def _saver(request: HttpRequest, form: forms.FormInput, user_id: int | None, permalink: str) -> Any:
+def _saver(request: HttpRequest, form: forms.FormInput, viewer: Viewer, permalink: str) -> Any:
     async def on_finish(panes: list[Pane], stopped: bool) -> str:
         run = await _save(
-            user_id=user_id,
+            user_id=viewer.user_id,
             parent_id=form.parent,
             prompt=form.prompt,
             system=form.system,
@@ -284,8 +319,13 @@ def _saver(request: HttpRequest, form: forms.FormInput, user_id: int | None, per
             total_cost_usd=total_cost(panes),
             spend_usd=_spend(panes),
         )
-        runs = await sync_to_async(recent)(user_id)
-        context = {"recent_runs": runs, "run": run, "permalink": permalink}
+        runs = await sync_to_async(_recent)(viewer)
+        context = {
+            "recent_runs": runs,
+            "everyone": viewer.staff,
+            "run": run,
+            "permalink": permalink,
+        }
         return render_to_string("playground/_stream_saved.html", context, request=request)
 
     return on_finish

@@ -8,7 +8,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from routing.models import Alias, ApiKey, Model, Provider
 
@@ -91,6 +93,32 @@ class AliasAdmin(admin.ModelAdmin):
     autocomplete_fields = ["model"]
 
 
+CREATE_FIELDS = ("name", "rpm", "tpm", "budget_usd", "allowed_regions")
+
+
+class ApiKeyCreateForm(forms.ModelForm):
+    """A new key: its name and limits; the secret is generated on save and shown once."""
+
+    class Meta:
+        model = ApiKey
+        fields = list(CREATE_FIELDS)
+        labels = {"budget_usd": "Budget (USD per month)", "allowed_regions": "Regions"}
+
+    def clean_allowed_regions(self) -> str:
+        text = self.cleaned_data.get("allowed_regions", "")
+        regions = [r.strip().lower() for r in text.split(",") if r.strip()]
+        bad = [r for r in regions if not r.replace("-", "").isalnum()]
+        if bad:
+            raise forms.ValidationError(f"Region tags are letters and digits: {', '.join(bad)}.")
+        return ",".join(regions)
+
+    def clean_budget_usd(self) -> Any:
+        value = self.cleaned_data.get("budget_usd")
+        if value is not None and value <= 0:
+            raise forms.ValidationError("A budget is a positive amount of dollars.")
+        return value
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     list_display = [
@@ -106,8 +134,40 @@ class ApiKeyAdmin(admin.ModelAdmin):
     readonly_fields = ["prefix", "created_at"]
     actions = ["revoke"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # keys are issued by `manage.py create_api_key`, which shows them once
+    def get_form(
+        self, request: HttpRequest, obj: Any | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        if obj is None:
+            kwargs["form"] = ApiKeyCreateForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return list(CREATE_FIELDS)
+        return super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [] if obj is None else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if not change:  # only the hash is stored; the raw key lives in this response only
+            raw = obj.new_secret()
+            request._issued_api_key = raw  # type: ignore[attr-defined]
+        super().save_model(request, obj, form, change)
+
+    def response_add(self, request: HttpRequest, obj: ApiKey, post_url_continue: Any = None) -> Any:
+        """Show the key once, on this page (not in a message: those are kept in the session)."""
+        raw = getattr(request, "_issued_api_key", "")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "key": obj,
+            "raw": raw,
+            "title": f"API key “{obj.name}” created",
+        }
+        response = TemplateResponse(request, "admin/routing/apikey/issued.html", context)
+        add_never_cache_headers(response)  # no-store: the page holds the key
+        return response
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:

@@ -9,6 +9,7 @@ import hashlib
 import os
 import secrets
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -184,9 +185,16 @@ class ApiKey(models.Model):
 
     @classmethod
     def issue(cls, name: str, **fields: object) -> tuple[ApiKey, str]:
-        raw = KEY_PREFIX + secrets.token_urlsafe(32)
-        key = cls.objects.create(name=name, prefix=raw[:10], key_hash=hash_key(raw), **fields)
+        key = cls(name=name, **fields)
+        raw = key.new_secret()
+        key.save()
         return key, raw
+
+    def new_secret(self) -> str:
+        """Give this (unsaved) key a fresh secret: sets prefix and hash, returns the raw key."""
+        raw = KEY_PREFIX + secrets.token_urlsafe(32)
+        self.prefix, self.key_hash = raw[:10], hash_key(raw)
+        return raw
 
     @property
     def active(self) -> bool:
@@ -240,6 +248,13 @@ class Route(models.Model):
     cache_nondeterministic = models.BooleanField(
         default=False, help_text="Cache answers to requests with temperature > 0 too."
     )
+    first_token_timeout_seconds = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.1)],
+        help_text="Seconds each attempt may wait for its first token before the next target "
+        "(empty: derived from the model's measured time to first token).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -276,6 +291,16 @@ class RouteTarget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.route.slug}#{self.position} {self.model}"
+
+
+class ConfigVersion(models.Model):
+    """One row: bumped on every change to catalog, keys or routes, so a server without Redis
+    learns of changes another process made (a management command, `manage.py shell`)."""
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"config version {self.version}"
 
 
 class StoredResponse(models.Model):

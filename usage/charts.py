@@ -37,15 +37,20 @@ def spend_by_day(report: Report) -> list[dict[str, Any]]:
 
 def _bars(groups: list[Group] | list[ModelGroup]) -> dict[str, list[Any]]:
     priced = [g for g in groups if g.spend.known > 0]
-    return {"labels": [g.label for g in priced], "data": [_usd(g.spend.known) for g in priced]}
+    return {
+        "labels": [g.label for g in priced],
+        "values": [g.value for g in priced],  # the request log's filter value of each bar
+        "data": [_usd(g.spend.known) for g in priced],
+    }
 
 
 def _percentiles(groups: list[ModelGroup], attr: str) -> dict[str, list[Any]]:
-    rows: list[tuple[str, Percentiles]] = [
-        (g.label, p) for g in groups if (p := getattr(g, attr)) is not None
+    rows: list[tuple[ModelGroup, Percentiles]] = [
+        (g, p) for g in groups if (p := getattr(g, attr)) is not None
     ]
     return {
-        "labels": [label for label, _ in rows],
+        "labels": [g.label for g, _ in rows],
+        "values": [g.value for g, _ in rows],
         "p50": [round(p.p50, 1) for _, p in rows],
         "p90": [round(p.p90, 1) for _, p in rows],
         "p99": [round(p.p99, 1) for _, p in rows],
@@ -68,4 +73,19 @@ def chart_data(report: Report) -> dict[str, Any]:
         "spendByRoute": _bars(report.by_route),
         "latency": _percentiles(report.by_model, "latency"),
         "ttft": _percentiles(report.by_model, "ttft"),
+        "hours": _hours(report),
+    }
+
+
+def _hours(report: Report) -> dict[str, list[Any]] | None:
+    """A one-day range: requests by status and spend, per hour."""
+    if not report.hours:
+        return None
+    hours = report.hours
+    return {
+        "labels": [h.label for h in hours],
+        "ok": [h.ok for h in hours],
+        "error": [h.errors for h in hours],
+        "cancelled": [h.cancelled for h in hours],
+        "spend": [_usd(h.spend.known) for h in hours],
     }

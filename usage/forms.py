@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from .reports import DEFAULT_DAYS, MAX_DAYS, DateRange
+from .reports import MAX_DAYS, DateRange, default_start
 
 ISO = "%Y-%m-%d"
 # Outside these the range arithmetic would overflow; nothing was recorded there anyway.
@@ -20,7 +20,16 @@ def _date_field() -> forms.DateField:
         required=False,
         input_formats=[ISO],
         error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
-        widget=forms.DateInput(attrs={"type": "date"}, format=ISO),
+        # A text input: the browser's date input shows the locale's format (03/01/2026),
+        # the page's text shows 2026-03-01; one format everywhere.
+        widget=forms.DateInput(
+            attrs={
+                "inputmode": "numeric",
+                "placeholder": "YYYY-MM-DD",
+                "pattern": r"\d{4}-\d{2}-\d{2}",
+            },
+            format=ISO,
+        ),
     )
 
 
@@ -38,8 +47,8 @@ PROTOCOLS = [
 
 
 class RangeForm(forms.Form):
-    """Missing dates default to the last 30 days up to today (or up to ``end``); ``protocol``
-    keeps the requests of one front door (empty: all)."""
+    """Missing dates: up to today (or ``end``), from the first record of the 30 days before;
+    ``protocol`` keeps the requests of one front door (empty: all)."""
 
     start = _date_field()
     end = _date_field()
@@ -64,7 +73,7 @@ class RangeForm(forms.Form):
         if self.errors:
             return cleaned
         end = cleaned.get("end") or self.today
-        start = cleaned.get("start") or DateRange.last(DEFAULT_DAYS, end).start
+        start = cleaned.get("start") or default_start(end)
         if start > end:
             self.add_error("start", "The start date is after the end date.")
         elif (end - start).days + 1 > MAX_DAYS:

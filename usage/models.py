@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -26,6 +27,13 @@ class UsageRecord(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     request_id = models.CharField(max_length=40, db_index=True)
     api_key = models.ForeignKey("routing.ApiKey", null=True, blank=True, on_delete=models.SET_NULL)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        help_text="Playground runs: who ran them (they use no API key).",
+    )
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.API)
     protocol = models.CharField(
         max_length=20, default="chat", help_text="The front door it came through, e.g. chat."

@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
 
+from routing.models import ApiKey
 from usage.models import UsageRecord
 from usage.records import between
 
@@ -40,6 +41,7 @@ PERCENTILES = (50, 90, 99)
 NO_MODEL = "(no model answered)"
 NO_KEY = "(no key)"
 DIRECT = "(direct model)"
+NONE_VALUE = "(none)"  # the request log's filter value for an empty field
 ZERO = Decimal(0)
 
 
@@ -100,6 +102,7 @@ class Group:
     output_tokens: int = 0
     spend: Spend = field(default_factory=Spend)
     saved: Decimal = ZERO
+    value: str = ""  # the request log's filter value for this group (see usage.requestlog)
 
 
 @dataclass
@@ -115,6 +118,45 @@ class Day(Group):
     @property
     def ok(self) -> int:
         return self.requests - self.errors - self.cancelled
+
+
+@dataclass
+class Hour(Group):
+    hour: int = 0
+
+    @property
+    def ok(self) -> int:
+        return self.requests - self.errors - self.cancelled
+
+
+@dataclass
+class ErrorGroup(Group):
+    """Failed requests sharing one error type and HTTP status."""
+
+    error_type: str = ""
+    http_status: int = 0
+
+
+@dataclass(frozen=True)
+class KeyBudget:
+    """A key's monthly budget against what it spent this calendar month."""
+
+    key_id: int
+    label: str
+    budget: Decimal
+    spent: Decimal
+
+    @property
+    def fraction(self) -> float:
+        return float(self.spent / self.budget) if self.budget > 0 else 1.0
+
+    @property
+    def percent(self) -> float:
+        return min(100.0, round(100 * self.fraction, 1))
+
+    @property
+    def over(self) -> bool:
+        return self.spent >= self.budget
 
 
 @dataclass
@@ -153,6 +195,9 @@ class Report:
     by_protocol: list[Group]
     # (day, model) -> spend; the stacked spend chart reads it
     day_model: dict[tuple[dt.date, str], Spend]
+    by_error: list[ErrorGroup] = field(default_factory=list)
+    hours: list[Hour] = field(default_factory=list)  # a one-day range: its 24 hours
+    budgets: list[KeyBudget] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -238,10 +283,22 @@ def _ranked(groups: Iterable[G]) -> list[G]:
     return sorted(groups, key=lambda g: (-g.spend.known, -g.requests, g.label))
 
 
-def _key_label(row: dict[str, Any]) -> str:
+def key_label(row: Mapping[str, Any]) -> str:
     if row["api_key_id"] is None:
+        if row.get("user_id") is not None:
+            return f"{row['user__username']} (playground user)"
         return NO_KEY
     return f"{row['api_key__name']} ({row['api_key__prefix']}…)"
+
+
+def key_value(row: Mapping[str, Any]) -> str:
+    """The request log's ``?key=`` value of a by-key row: the key's id, ``user:<id>`` for a
+    playground user (no key), or :data:`NONE_VALUE`."""
+    if row["api_key_id"] is not None:
+        return str(row["api_key_id"])
+    if row.get("user_id") is not None:
+        return f"user:{row['user_id']}"
+    return NONE_VALUE
 
 
 def _source_label(value: str) -> str:
@@ -303,23 +360,81 @@ def by_model(qs: QuerySet[UsageRecord]) -> list[ModelGroup]:
     for row in _grouped(qs, "model"):
         label = row["model"] or NO_MODEL
         lat, ttft = timings.get(label, (None, None))
-        groups.append(ModelGroup(label, **_fields(row), latency=lat, ttft=ttft))
+        value = row["model"] or NONE_VALUE
+        groups.append(ModelGroup(label, **_fields(row), value=value, latency=lat, ttft=ttft))
     return _ranked(groups)
 
 
 def by_key(qs: QuerySet[UsageRecord]) -> list[Group]:
-    rows = _grouped(qs, "api_key_id", "api_key__name", "api_key__prefix")
-    return _ranked(Group(_key_label(row), **_fields(row)) for row in rows)
+    rows = _grouped(
+        qs, "api_key_id", "api_key__name", "api_key__prefix", "user_id", "user__username"
+    )
+    return _ranked(Group(key_label(row), **_fields(row), value=key_value(row)) for row in rows)
 
 
 def by_route(qs: QuerySet[UsageRecord]) -> list[Group]:
     rows = _grouped(qs, "route")
-    return _ranked(Group(row["route"] or DIRECT, **_fields(row)) for row in rows)
+    return _ranked(
+        Group(row["route"] or DIRECT, **_fields(row), value=row["route"] or NONE_VALUE)
+        for row in rows
+    )
 
 
 def by_source(qs: QuerySet[UsageRecord]) -> list[Group]:
     rows = _grouped(qs, "source")
-    return _ranked(Group(_source_label(row["source"]), **_fields(row)) for row in rows)
+    return _ranked(
+        Group(_source_label(row["source"]), **_fields(row), value=row["source"]) for row in rows
+    )
+
+
+def by_hour(qs: QuerySet[UsageRecord]) -> list[Hour]:
+    """The 24 hours of a one-day range (local time)."""
+    tz = timezone.get_current_timezone()
+    rows = _grouped(qs.annotate(hour=TruncHour("created_at", tzinfo=tz)), "hour")
+    found = {timezone.localtime(row["hour"], tz).hour: row for row in rows}
+    return [
+        Hour(f"{h:02d}:00", hour=h, **_fields(found[h]))
+        if h in found
+        else Hour(f"{h:02d}:00", hour=h)
+        for h in range(24)
+    ]
+
+
+def by_error(qs: QuerySet[UsageRecord]) -> list[ErrorGroup]:
+    """Errors by type and HTTP status, most frequent first."""
+    rows = _grouped(qs.filter(status="error"), "error_type", "http_status")
+    groups = [
+        ErrorGroup(
+            f"{row['error_type'] or '(no type)'} · {row['http_status']}",
+            **_fields(row),
+            value=row["error_type"] or NONE_VALUE,
+            error_type=row["error_type"],
+            http_status=row["http_status"],
+        )
+        for row in rows
+    ]
+    return sorted(groups, key=lambda g: (-g.requests, g.label))
+
+
+def budgets(today: dt.date) -> list[KeyBudget]:
+    """Keys with a monthly budget, with this calendar month's known spend (the guard's month)."""
+    month = DateRange(today.replace(day=1), today)
+    spent = dict(
+        records(month)
+        .filter(api_key__budget_usd__isnull=False)
+        .values("api_key_id")
+        .annotate(known=Sum("cost_usd"))
+        .values_list("api_key_id", "known")
+    )
+    keys = ApiKey.objects.filter(budget_usd__isnull=False, revoked_at__isnull=True).order_by("name")
+    return [KeyBudget(k.pk, str(k), k.budget_usd or ZERO, spent.get(k.pk) or ZERO) for k in keys]
+
+
+def default_start(end: dt.date, days: int = DEFAULT_DAYS) -> dt.date:
+    """The day of the first record of the `days` up to `end`: a range that fits the data."""
+    window = DateRange.last(days, end)
+    first = records(window).aggregate(first=Min("created_at"))["first"]
+    return timezone.localtime(first).date() if first else window.start
 
 
 def by_protocol(qs: QuerySet[UsageRecord]) -> list[Group]:
@@ -327,7 +442,7 @@ def by_protocol(qs: QuerySet[UsageRecord]) -> list[Group]:
     return _ranked(Group(row["protocol"] or "chat", **_fields(row)) for row in rows)
 
 
-def build(rng: DateRange, protocol: str = "") -> Report:
+def build(rng: DateRange, protocol: str = "", today: dt.date | None = None) -> Report:
     """Everything the dashboard shows for one date range (and front door)."""
     qs = records(rng, protocol)
     return Report(
@@ -340,4 +455,7 @@ def build(rng: DateRange, protocol: str = "") -> Report:
         by_source=by_source(qs),
         by_protocol=by_protocol(qs),
         day_model=by_day_and_model(qs),
+        by_error=by_error(qs),
+        hours=by_hour(qs) if rng.length == 1 else [],
+        budgets=budgets(today or timezone.localdate()),
     )

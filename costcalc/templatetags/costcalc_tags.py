@@ -36,3 +36,11 @@ def share(value: float | None) -> str:
 @register.filter
 def get(mapping: dict, key: str) -> object:
     return mapping.get(key, "") if mapping else ""
+
+
+@register.filter
+def type_label(name: str) -> str:
+    """The query type's display name: the charts and the tables use the same one."""
+    from costcalc.workload import TYPE_LABELS
+
+    return TYPE_LABELS.get(name, name) if name else "(none)"

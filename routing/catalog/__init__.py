@@ -3,8 +3,8 @@
 This module is the catalog as the hot path sees it: immutable entries held in memory
 (`sync`, `seed`, `routetable`, `pricing` and `signals` beside it fill and price it).
 
-`current()` returns the snapshot of catalog, keys and routes, reloading it when any worker
-bumped the shared configuration version (one small read per request).
+`current()` returns the snapshot of catalog, keys and routes, reloading it when the
+configuration version moved (routing/catalog/version.py: any process changed catalog, keys or routes).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from routing.catalog import names
+from routing.catalog import version as confver
 from routing.errors import GatewayError
-from routing.guards.state import CONFIG_VERSION_KEY, get_state
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +106,12 @@ class RouteEntry:
     cache_ttl: int = 0
     cache_nondeterministic: bool = False
     enabled: bool = True
+    first_token_timeout: float | None = None
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    version: int
+    version: object  # routing/catalog/version.py's value when it was loaded
     models: dict[str, ModelEntry]
     aliases: dict[str, str]
     keys: dict[str, KeyEntry]
@@ -153,6 +154,8 @@ class Snapshot:
 def _provider_entry(provider: Any) -> ProviderEntry:
     default_url = f"{settings.SWITCHYARD_SELF_URL}/sim/v1" if provider.slug == "sim" else ""
     key = provider.effective_api_key()
+    if provider.slug == "sim" and not key:
+        key = settings.SWITCHYARD_INTERNAL_TOKEN  # the simulator answers only the gateway
     reason = ""
     if not provider.enabled:
         reason = "provider disabled"
@@ -195,7 +198,7 @@ def _model_entry(model: Any, provider: ProviderEntry) -> ModelEntry:
     )
 
 
-def load_snapshot(version: int) -> Snapshot:
+def load_snapshot(version: object) -> Snapshot:
     """Read catalog, keys and routes from the database (sync)."""
     from routing.models import Alias, ApiKey, Model, Provider
     from routing.transport.records import drop_broken_connection
@@ -249,6 +252,7 @@ def route_entry(route: Any, targets: list[Any]) -> RouteEntry:
         cache_ttl=route.cache_ttl_seconds,
         cache_nondeterministic=route.cache_nondeterministic,
         enabled=route.enabled,
+        first_token_timeout=route.first_token_timeout_seconds,
     )
 
 
@@ -266,10 +270,10 @@ async def current() -> Snapshot:
     """The up-to-date snapshot; reloaded off the event loop when the version moved."""
     global _current
     try:
-        version = await get_state().get_int(CONFIG_VERSION_KEY)
+        version: object = await confver.current()
     except Exception:  # noqa: BLE001 - shared state away: keep serving the last configuration
         log.warning("config version unreadable (shared state away); using the loaded snapshot")
-        version = _current.version if _current is not None else -1
+        version = _current.version if _current is not None else None
     snap = _current
     if snap is not None and snap.version == version:
         return snap
@@ -299,3 +303,4 @@ def current_sync() -> Snapshot:
 def invalidate_local() -> None:
     global _current
     _current = None
+    confver.forget()

@@ -18,6 +18,7 @@ ROUTE_FIELDS = (
     "judge_model",
     "cache_ttl_seconds",
     "cache_nondeterministic",
+    "first_token_timeout_seconds",
 )
 TARGET_FIELDS = ("model", "query_type", "max_score", "max_tokens", "temperature", "fallbacks")
 
@@ -140,6 +141,9 @@ def route_problems(data: dict[str, Any], index: CatalogIndex, where: str = "rout
     if data.get("judge_model") and (p := index.problem(data["judge_model"])) is not None:
         problems.append(f"{where}.judge_model: {p}")
     problems += _budget_problems(data, where)
+    timeout = data.get("first_token_timeout_seconds")
+    if timeout is not None and (not isinstance(timeout, int | float) or timeout < 0.1):
+        problems.append(f"{where}.first_token_timeout_seconds: a number of seconds, at least 0.1")
     problems += _embedding_problems(data, index, where)
     return problems
 

@@ -5,8 +5,7 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from routing.catalog import invalidate_local
-from routing.guards.state import bump_config_version
+from routing.catalog import invalidate_local, version
 from routing.models import Alias, ApiKey, Model, Provider
 
 WATCHED = (Provider, Model, Alias, ApiKey)
@@ -15,5 +14,5 @@ WATCHED = (Provider, Model, Alias, ApiKey)
 @receiver([post_save, post_delete])
 def config_changed(sender: type, **kwargs: Any) -> None:
     if sender in WATCHED or getattr(sender, "bumps_config_version", False):
-        bump_config_version()
+        version.bump()
         invalidate_local()

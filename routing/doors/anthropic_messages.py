@@ -28,6 +28,7 @@ from routing.doors.base import (
     json_reply,
     new_context,
     stream_reply,
+    usable,
 )
 from routing.engine import gateway
 from routing.engine.context import CallContext
@@ -251,16 +252,18 @@ def model_object(model: ModelEntry) -> dict[str, Any]:
 
 
 async def models(headers: Mapping[str, str]) -> Reply:
-    _, snapshot = await authenticate_header(api_key_header(headers))
-    data = [model_object(m) for m in snapshot.models.values() if m.provider.configured]
+    key, snapshot = await authenticate_header(api_key_header(headers))
+    data = [model_object(m) for m in snapshot.models.values() if usable(m, key)]
     first = data[0]["id"] if data else None
     last = data[-1]["id"] if data else None
     return json_reply({"data": data, "has_more": False, "first_id": first, "last_id": last})
 
 
 async def model_detail(headers: Mapping[str, str], snapshot_name: str) -> Reply:
-    _, snapshot = await authenticate_header(api_key_header(headers))
+    key, snapshot = await authenticate_header(api_key_header(headers))
     model = _resolve(snapshot, snapshot_name)
+    if key.allowed_regions and not usable(model, key):
+        raise snapshot.not_found(snapshot_name)
     return json_reply(model_object(model))
 
 

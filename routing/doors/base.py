@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from routing.catalog import KeyEntry, ModelEntry
 from routing.engine.context import CallContext
 from routing.guards.cache import directives
 
@@ -93,3 +94,10 @@ def gateway_headers(ctx: CallContext) -> dict[str, str]:
 def cost_header(ctx: CallContext) -> str:
     cost = ctx.cost()
     return f"{cost:.8f}" if cost is not None else "unknown"
+
+
+def usable(model: ModelEntry, key: KeyEntry) -> bool:
+    """A configured provider's model in one of the key's regions (any, when it has none): what
+    every door's model list shows this key."""
+    regions = key.allowed_regions
+    return model.provider.configured and (not regions or model.region.lower() in regions)

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHt
 from django.views.decorators.csrf import csrf_exempt
 
 from routing.doors import table
+from routing.doors.metrics_access import scrape_refused
 from routing.engine.context import new_request_id
 
 
@@ -45,7 +46,11 @@ async def v1(request: HttpRequest) -> HttpResponseBase:
 
 
 async def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus metrics (per process; multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set)."""
+    """Prometheus metrics (per process; multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set).
+    Open by default; METRICS_TOKEN and METRICS_ALLOWED_NETWORKS restrict who may scrape."""
+    refused = scrape_refused(request.headers.get("authorization", ""), request.META)
+    if refused is not None:
+        return refused
     from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
     registry = REGISTRY

@@ -13,10 +13,14 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+
 from routing.doors import table
 from routing.doors.base import Reply
 from routing.doors.middleware import SAFE_ID
 from routing.engine.context import new_request_id
+from routing.errors import GatewayError
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[Mapping[str, Any]]]
@@ -72,10 +76,38 @@ async def _cancel_on_disconnect(
     task.cancel()
 
 
+_hosts_seen: dict[tuple[str, tuple[str, ...], bool], bool] = {}
+
+
+def host_allowed(host: str) -> bool:
+    """ALLOWED_HOSTS, as Django checks it for every other path (remembered per Host value);
+    checked before any door (chat, Anthropic, embeddings, files, ...) is picked."""
+    seen = (host, tuple(settings.ALLOWED_HOSTS), settings.DEBUG)
+    known = _hosts_seen.get(seen)
+    if known is None:
+        allowed = list(settings.ALLOWED_HOSTS)
+        if settings.DEBUG and not allowed:
+            allowed = [".localhost", "127.0.0.1", "[::1]"]  # Django's own DEBUG default
+        domain, _port = split_domain_port(host)
+        known = bool(domain) and validate_host(domain, allowed)
+        if len(_hosts_seen) > 1024:
+            _hosts_seen.clear()
+        _hosts_seen[seen] = known
+    return known
+
+
+BAD_HOST = GatewayError(400, "Invalid Host header.", code="invalid_host")
+
+
 async def serve_api(scope: Scope, receive: Receive, send: Send) -> None:
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     incoming = headers.get("x-request-id", "")
     request_id = incoming if SAFE_ID.match(incoming) else new_request_id()
+    if not host_allowed(headers.get("host", "")):
+        reply = table.error_reply(scope["method"], scope["path"], headers, BAD_HOST, request_id)
+        reply.headers["x-request-id"] = request_id
+        await _send_reply(reply, send)
+        return
     try:
         body = await _read_body(receive, table.body_limit(scope["path"]))
     except asyncio.CancelledError:

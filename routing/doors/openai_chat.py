@@ -22,6 +22,7 @@ from routing.doors.base import (
     json_reply,
     new_context,
     stream_reply,
+    usable,
 )
 from routing.engine import gateway
 from routing.engine.context import CallContext
@@ -65,15 +66,16 @@ def model_object(model: ModelEntry) -> dict[str, Any]:
 
 
 async def models(headers: Mapping[str, str]) -> Reply:
-    _, snapshot = await authenticate_header(api_key_header(headers))
-    data = [model_object(m) for m in snapshot.models.values() if m.provider.configured]
+    """The models this key can call: others are not listed."""
+    key, snapshot = await authenticate_header(api_key_header(headers))
+    data = [model_object(m) for m in snapshot.models.values() if usable(m, key)]
     return json_reply({"object": "list", "data": data})
 
 
 async def model_detail(headers: Mapping[str, str], model_id: str) -> Reply:
-    _, snapshot = await authenticate_header(api_key_header(headers))
+    key, snapshot = await authenticate_header(api_key_header(headers))
     model = snapshot.resolve(model_id)
-    if model is None:
+    if model is None or (key.allowed_regions and not usable(model, key)):
         raise snapshot.not_found(model_id)
     return json_reply(model_object(model))
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from routing.doors import anthropic_messages, openai_chat, openai_paths
 from routing.doors.base import Reply
+from routing.errors import GatewayError
 
 DOORS = (anthropic_messages,)  # checked in order before the chat door
 
@@ -30,3 +31,13 @@ async def handle(
     if openai_paths.serves(method, path, headers):  # embeddings, files, batches, ...
         return await openai_paths.handle(method, path, headers, body, request_id, query)
     return await openai_chat.handle(method, path, headers, body, request_id)
+
+
+def error_reply(
+    method: str, path: str, headers: Mapping[str, str], err: GatewayError, request_id: str
+) -> Reply:
+    """`err` in the envelope of the door that would have answered (refusals made before any
+    door runs, e.g. a Host not in ALLOWED_HOSTS)."""
+    if anthropic_messages.serves(method, path, headers):
+        return anthropic_messages.error_reply(err, request_id)
+    return openai_chat.error_reply(err)

@@ -46,6 +46,7 @@ class CallContext:
     # What the door knows when it builds the context.
     requested_model: str
     api_key_id: int | None = None
+    user_id: int | None = None  # the playground's logged-in user (no API key there)
     source: str = "api"
     protocol: str = "chat"  # the front door: chat | messages | embeddings | responses | ...
     stream: bool = False
@@ -158,6 +159,7 @@ def usage_row(ctx: CallContext) -> dict[str, Any]:
     return {
         "request_id": ctx.request_id,
         "api_key_id": ctx.api_key_id,
+        "user_id": ctx.user_id,
         "source": ctx.source,
         "protocol": ctx.protocol,
         "requested_model": ctx.requested_model[:250],

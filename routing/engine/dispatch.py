@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 
 from routing.catalog.pricing import TokenUsage, estimate_tokens
-from routing.engine import cooldown
+from routing.engine import assemble, cooldown, deadlines
 from routing.engine.outcome import Answered, AttemptLog, Exhausted
 from routing.engine.plan import Attempt, Plan
 from routing.errors import GatewayError
@@ -58,16 +58,17 @@ def _backoff(retry: int, err: UpstreamError) -> float | None:
 
 
 async def _run(
-    plan: Plan, started: float, tokens: int, op: Callable[[Attempt], Awaitable[T]]
+    plan: Plan, started: float, tokens: int, op: Callable[[Attempt, float], Awaitable[T]]
 ) -> tuple[T, Attempt, tuple[AttemptLog, ...]]:
     """Try the plan's attempts in order; the first answer, its attempt and every attempt
-    made. Raises `Exhausted` (with the attempts) when none answers."""
+    made. Raises `Exhausted` (with the attempts) when none answers. `op` gets each attempt
+    and its first-token deadline (routing/engine/deadlines.py)."""
     deadline = started + settings.SWITCHYARD_TOTAL_DEADLINE
     last: UpstreamError | None = None
     logs: list[AttemptLog] = []
     skipped: list[AttemptLog] = []
     single = len(plan.attempts) == 1
-    for attempt in plan.attempts:
+    for index, attempt in enumerate(plan.attempts):
         reason = await _unavailable(attempt, single, tokens)
         if reason:
             outcome = "skipped" if attempt.model.provider.configured else NOT_CONFIGURED
@@ -83,7 +84,7 @@ async def _run(
             tried = time.perf_counter()
             try:
                 async with asyncio.timeout(remaining):
-                    result = await op(attempt)
+                    result = await op(attempt, deadlines.first_token(plan, index))
             except (UpstreamError, TimeoutError) as exc:
                 err = (
                     exc
@@ -219,9 +220,14 @@ def _upstream_failed(last: UpstreamError, details: Any) -> GatewayError:
 async def complete(
     plan: Plan, body: dict[str, Any], started: float, tokens: int = 0
 ) -> tuple[Completion, Answered]:
-    """Run a plan to its answer: the completion, and what happened (`Answered`)."""
+    """Run a plan to its answer: the completion, and what happened (`Answered`). An attempt
+    with a fallback after it is requested upstream as a stream (routing/engine/assemble.py),
+    so a hung provider is left at its first-token deadline instead of the read timeout."""
 
-    async def op(attempt: Attempt) -> Completion:
+    async def op(attempt: Attempt, first_token: float) -> Completion:
+        if attempt is not plan.attempts[-1]:
+            head, rest = await _open_attempt(attempt, body, first_token)
+            return await assemble.collect(head, rest)
         adapter = adapter_for(attempt.model.provider.protocol)
         return await adapter.complete(
             attempt.model, merged_body(body, attempt), settings.SWITCHYARD_REQUEST_TIMEOUT
@@ -246,15 +252,19 @@ def _estimated_usage(body: dict[str, Any], answer: dict[str, Any]) -> TokenUsage
 
 
 def _is_token(chunk: Chunk) -> bool:
+    """Text, a tool call, a finish, or a reasoning model's thinking: the model is alive."""
     if chunk.text or chunk.finish_reason:
         return True
-    choices = chunk.data.get("choices") or ()
-    return any((c.get("delta") or {}).get("tool_calls") for c in choices)
+    for choice in chunk.data.get("choices") or ():
+        delta = choice.get("delta") or {}
+        if delta.get("tool_calls") or delta.get("reasoning_content") or delta.get("reasoning"):
+            return True
+    return False
 
 
-async def _first_token(stream: AsyncIterator[Chunk]) -> list[Chunk]:
+async def _first_token(stream: AsyncIterator[Chunk], seconds: float) -> list[Chunk]:
     head: list[Chunk] = []
-    async with asyncio.timeout(settings.SWITCHYARD_FIRST_TOKEN_TIMEOUT):
+    async with asyncio.timeout(seconds):
         async for chunk in stream:
             head.append(chunk)
             if _is_token(chunk):
@@ -262,24 +272,31 @@ async def _first_token(stream: AsyncIterator[Chunk]) -> list[Chunk]:
     raise UpstreamError("malformed", "The upstream stream ended without a token.")
 
 
+async def _open_attempt(
+    attempt: Attempt, body: dict[str, Any], first_token: float
+) -> tuple[list[Chunk], AsyncIterator[Chunk]]:
+    """One attempt's stream, once its first token has come within `first_token` seconds."""
+    adapter = adapter_for(attempt.model.provider.protocol)
+    stream = adapter.stream(
+        attempt.model, merged_body(body, attempt), settings.SWITCHYARD_STALL_TIMEOUT
+    )
+    try:
+        head = await _first_token(stream, first_token)
+    except BaseException as exc:
+        await stream.aclose()  # type: ignore[attr-defined]
+        if isinstance(exc, TimeoutError):
+            raise UpstreamError("timeout", f"No first token within {first_token:g} s.") from None
+        raise
+    return head, stream
+
+
 async def open_stream(
     plan: Plan, body: dict[str, Any], started: float, tokens: int = 0
 ) -> OpenStream:
     """Run a plan to its first token; `answered` says which attempt got there, and when."""
 
-    async def op(attempt: Attempt) -> tuple[list[Chunk], AsyncIterator[Chunk]]:
-        adapter = adapter_for(attempt.model.provider.protocol)
-        stream = adapter.stream(
-            attempt.model, merged_body(body, attempt), settings.SWITCHYARD_STALL_TIMEOUT
-        )
-        try:
-            head = await _first_token(stream)
-        except BaseException as exc:
-            await stream.aclose()  # type: ignore[attr-defined]
-            if isinstance(exc, TimeoutError):
-                raise UpstreamError("timeout", "No first token before the deadline.") from None
-            raise
-        return head, stream
+    async def op(attempt: Attempt, first_token: float) -> tuple[list[Chunk], AsyncIterator[Chunk]]:
+        return await _open_attempt(attempt, body, first_token)
 
     (head, rest), attempt, logs = await _run(plan, started, tokens, op)
     answered = Answered(attempt.model, logs, TokenUsage(), time.perf_counter())
@@ -312,6 +329,12 @@ async def call(
     plan: Plan, started: float, tokens: int, op: Callable[[Attempt], Awaitable[Completion]]
 ) -> tuple[Completion, Answered]:
     """Run `op` over the plan's attempts (retries, fallback, deadlines, cooldown): for doors
-    whose upstream call is not a chat completion (embeddings, the legacy completions)."""
-    completion, attempt, logs = await _run(plan, started, tokens, op)
+    whose upstream call is not a chat completion (embeddings, the legacy completions). These
+    answer whole and cannot be streamed, so no first-token deadline applies: their attempts
+    are bounded by the read timeout and the total deadline."""
+
+    async def whole(attempt: Attempt, _first_token: float) -> Completion:
+        return await op(attempt)
+
+    completion, attempt, logs = await _run(plan, started, tokens, whole)
     return completion, Answered(attempt.model, logs, completion.usage, time.perf_counter())

@@ -19,7 +19,7 @@ from routing.engine.outcome import CANCELLED, Answered, Ending, Exhausted
 from routing.engine.plan import DEFAULT_OUTPUT_ESTIMATE, Plan
 from routing.engine.policies import PolicyInput
 from routing.errors import GatewayError, invalid
-from routing.guards import cache, limits
+from routing.guards import budget_cap, cache, limits
 from routing.providers import Chunk, Completion, UpstreamError
 from routing.schemas import ChatRequest
 
@@ -112,12 +112,24 @@ async def _cached(
     return name, ttl, hit
 
 
-async def _admit(ctx: CallContext, key: KeyEntry | None, chosen: Plan, inp: PolicyInput) -> int:
-    """Reserve the plan's worst case against the key's limits; the tokens reserved."""
+async def _admit(
+    ctx: CallContext, key: KeyEntry | None, chosen: Plan, inp: PolicyInput, body: dict[str, Any]
+) -> int:
+    """Reserve the plan's worst case against the key's limits; the tokens reserved. With a
+    budget, reserve what the answer may cost and cap the upstream's max_tokens to it
+    (routing/guards/budget_cap.py); ensembles keep their estimate."""
     tokens = _tokens(inp)
+    budget = None
+    if key is not None and key.budget_usd is not None and not chosen.fans_out:
+        budget = budget_cap.ask(chosen, inp)
+    if budget is None:
+        worst = chosen.worst_cost(inp.input_tokens, inp.output_tokens)
+        ctx.reservation = await limits.admit(key, tokens, worst, ctx.requested_model)
+        return tokens
     ctx.reservation = await limits.admit(
-        key, tokens, chosen.worst_cost(inp.input_tokens, inp.output_tokens), ctx.requested_model
+        key, tokens, budget.wanted_usd, ctx.requested_model, floor=budget.floor_usd
     )
+    budget_cap.apply(chosen, budget, ctx.reservation.micro_usd, body, ctx.reservation.headers)
     return tokens
 
 
@@ -134,10 +146,11 @@ async def _complete(
     name, ttl, hit = await _cached(chat, snapshot, ctx, key)
     if hit is not None:
         return Completion(body=hit.body, usage=hit.usage)
-    tokens = await _admit(ctx, key, chosen, inp)
+    body = chat.upstream_body()
+    tokens = await _admit(ctx, key, chosen, inp, body)
     run = ensemble.complete_ensemble if chosen.fans_out else dispatch.complete
     try:
-        completion, answer = await run(chosen, chat.upstream_body(), ctx.started, tokens)
+        completion, answer = await run(chosen, body, ctx.started, tokens)
         _answered(ctx, answer)
     finally:
         await _settle(ctx)
@@ -254,7 +267,7 @@ async def _open(
     name, ttl, hit = await _cached(chat, snapshot, ctx, key)
     if hit is not None:
         return StreamSession(ctx, [], cache.replay(hit), body["messages"])
-    tokens = await _admit(ctx, key, chosen, inp)
+    tokens = await _admit(ctx, key, chosen, inp, body)
     try:
         opened = await dispatch.open_stream(chosen, body, ctx.started, tokens)
     except BaseException:

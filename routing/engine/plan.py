@@ -34,6 +34,7 @@ class Plan:
     strategy: str = "direct"
     extra: dict[str, Any] = field(default_factory=dict)
     fans_out: bool = False  # every attempt runs at once (the strategy's registry entry says)
+    first_token_timeout: float | None = None  # the route's override (routing/engine/deadlines.py)
 
     def worst_cost(self, input_tokens: int, output_tokens: int | None) -> Decimal | None:
         """The most this plan may cost: its priciest attempt, or all of them when it fans

@@ -383,6 +383,7 @@ def plan_route(slug: str, inp: PolicyInput, ctx: Context) -> Plan:
         strategy=route.strategy,
         extra=choice.extra,
         fans_out=strategy.fans_out,
+        first_token_timeout=route.first_token_timeout,
     )
 
 

@@ -123,7 +123,7 @@ def _over_budget(
 
 
 def _takes(
-    key: KeyEntry, tokens: int, micro: int, window: int, count_only: bool
+    key: KeyEntry, tokens: int, micro: int, window: int, count_only: bool, floor: int = 0
 ) -> list[tuple[str, Take]]:
     takes: list[tuple[str, Take]] = []
     if key.rpm:
@@ -135,30 +135,39 @@ def _takes(
     if key.budget_usd is not None:
         month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
         limit = int(key.budget_usd * MICRO)
-        takes.append(("budget", Take(f"sy:budget:{key.id}:{month}", micro, limit, MONTH_TTL, True)))
+        name = f"sy:budget:{key.id}:{month}"
+        takes.append(("budget", Take(name, micro, limit, MONTH_TTL, True, min(floor, micro))))
     return takes
 
 
-async def _take_all(takes: list[tuple[str, Take]], key: KeyEntry) -> tuple[int, list[int]]:
+async def _take_all(
+    takes: list[tuple[str, Take]], key: KeyEntry
+) -> tuple[int, list[int], list[int]]:
     plain = [take for _, take in takes]
-    failed, counts = await get_state().take_all(plain)
+    failed, counts, taken = await get_state().take_all(plain)
     if failed == MISSING:
         await _load_budget(plain[counts[0] - 1].key, key)
-        failed, counts = await get_state().take_all(plain)
-    return failed, counts
+        failed, counts, taken = await get_state().take_all(plain)
+    return failed, counts, taken
 
 
 async def _admit(
-    key: KeyEntry, tokens: int, estimate: Decimal | None, model: str, count_only: bool
+    key: KeyEntry,
+    tokens: int,
+    estimate: Decimal | None,
+    model: str,
+    count_only: bool,
+    floor: Decimal | None = None,
 ) -> Reservation:
     if key.budget_usd is not None and estimate is None and not count_only:
         raise _unpriced(model)
     window, reset = _window()
     micro = math.ceil(estimate * MICRO) if estimate is not None else 0
-    takes = _takes(key, tokens, micro, window, count_only)
+    floor_micro = math.ceil(floor * MICRO) if floor is not None else 0
+    takes = _takes(key, tokens, micro, window, count_only, floor_micro)
     if not takes:
         return Reservation(key=key)
-    failed, counts = await _take_all(takes, key)
+    failed, counts, taken = await _take_all(takes, key)
     headers: dict[str, str] = {}
     for (kind, take), used in zip(takes, counts, strict=False):
         if kind != "budget":
@@ -166,15 +175,15 @@ async def _admit(
     if failed:
         kind, take = takes[failed - 1]
         if kind == "budget":
-            raise _over_budget(key, estimate or Decimal(0), counts[failed - 1], headers)
+            raise _over_budget(key, (floor or estimate) or Decimal(0), counts[failed - 1], headers)
         raise _rate_limited(kind, take.limit, reset, headers)
-    found = {kind: take for kind, take in takes}
+    found = {kind: (take, amount) for (kind, take), amount in zip(takes, taken)}
     return Reservation(
         key=key,
-        tokens_key=found["tokens"].key if "tokens" in found else "",
+        tokens_key=found["tokens"][0].key if "tokens" in found else "",
         tokens=tokens if "tokens" in found else 0,
-        budget_key=found["budget"].key if "budget" in found else "",
-        micro_usd=micro if "budget" in found else 0,
+        budget_key=found["budget"][0].key if "budget" in found else "",
+        micro_usd=found["budget"][1] if "budget" in found else 0,
         headers=headers,
     )
 
@@ -185,14 +194,17 @@ async def admit(
     estimate: Decimal | None,
     model: str = "",
     count_only: bool = False,
+    floor: Decimal | None = None,
 ) -> Reservation:
     """Count this request (for `model`, as asked) against the key's limits, all or nothing,
     in one round trip; raises 429 when over. `count_only` (cache hits) counts the request
-    but reserves no tokens or budget."""
+    but reserves no tokens or budget. `floor`: the budget may reserve less than `estimate`,
+    down to this (the reservation's `micro_usd` says how much it got;
+    routing/guards/budget_cap.py caps the answer to it)."""
     if key is None:
         return Reservation(key=key)
     try:
-        return await _admit(key, tokens, estimate, model, count_only)
+        return await _admit(key, tokens, estimate, model, count_only, floor)
     except (ConnectionError, OSError, TimeoutError, DatabaseError) as exc:
         raise _unavailable(exc) from None
     except GatewayError:

@@ -1,7 +1,7 @@
 """Shared state across workers: local memory by default, Redis when REDIS_URL is set.
 
 Everything the gateway keeps between requests that must agree across workers goes through
-here: the configuration version (catalog, keys, routes), model cooldowns, and the counters
+here: the configuration version's counter (routing/catalog/version.py), model cooldowns, and the counters
 that later guards use. Async clients are kept one per event loop.
 """
 
@@ -15,7 +15,6 @@ from typing import Protocol
 
 from django.conf import settings
 
-CONFIG_VERSION_KEY = "sy:config-version"
 LOCAL_CACHE_BYTES = 4 * 1024 * 1024  # response cache in local memory (per process)
 
 
@@ -29,20 +28,23 @@ class SharedState(Protocol):
     async def get_bytes(self, key: str) -> bytes | None: ...
     async def set_bytes(self, key: str, value: bytes, seconds: float) -> None: ...
     async def init_if_missing(self, key: str, value: int, seconds: float) -> None: ...
-    async def take_all(self, takes: list[Take]) -> tuple[int, list[int]]: ...
+    async def take_all(self, takes: list[Take]) -> tuple[int, list[int], list[int]]: ...
     async def adjust_existing(self, changes: list[tuple[str, int]]) -> None: ...
 
 
 @dataclass(frozen=True)
 class Take:
     """Add `amount` to counter `key` (expiring after `seconds`) unless it would pass `limit`.
-    `must_exist`: the counter is only valid if someone initialised it (budgets)."""
+    `must_exist`: the counter is only valid if someone initialised it (budgets).
+    `floor` > 0: take as much of `amount` as fits under `limit`, but at least `floor`
+    (a budget that pays for a shorter answer rather than none)."""
 
     key: str
     amount: int
     limit: int
     seconds: float
     must_exist: bool = False
+    floor: int = 0
 
 
 MISSING = -2
@@ -113,23 +115,30 @@ class LocalState:
         self._bytes[key] = value
         self._expiry[key] = time.monotonic() + seconds
 
-    async def take_all(self, takes: list[Take]) -> tuple[int, list[int]]:
-        """All or nothing: (0, counts) when every take fits; (i, counts) when take i (1-based)
-        would pass its limit (nothing taken; counts[i-1] is its use before); (MISSING, [i])
-        when a must-exist counter is missing."""
+    async def take_all(self, takes: list[Take]) -> tuple[int, list[int], list[int]]:
+        """All or nothing: (0, counts, taken) when every take fits (taken: the amounts, less
+        than asked for a `floor` take that was shortened); (i, counts, []) when take i
+        (1-based) would pass its limit (nothing taken; counts[i-1] is its use before);
+        (MISSING, [i], []) when a must-exist counter is missing."""
         for i, take in enumerate(takes, 1):
             if take.must_exist and not self._live(take.key):
-                return MISSING, [i]
+                return MISSING, [i], []
         counts: list[int] = []
+        taken: list[int] = []
         for i, take in enumerate(takes, 1):
-            value = await self.add(take.key, take.amount, take.seconds)
+            amount = take.amount
+            if take.floor:
+                room = take.limit - (self._ints.get(take.key, 0) if self._live(take.key) else 0)
+                amount = max(take.floor, min(amount, room))
+            value = await self.add(take.key, amount, take.seconds)
             counts.append(value)
+            taken.append(amount)
             if value > take.limit:
-                for done in takes[:i]:
-                    await self.add(done.key, -done.amount, done.seconds)
-                counts[-1] = value - take.amount
-                return i, counts
-        return 0, counts
+                for done, done_amount in zip(takes[:i], taken):
+                    await self.add(done.key, -done_amount, done.seconds)
+                counts[-1] = value - amount
+                return i, counts, []
+        return 0, counts, taken
 
     async def adjust_existing(self, changes: list[tuple[str, int]]) -> None:
         for key, amount in changes:
@@ -140,26 +149,38 @@ class LocalState:
 TAKE_ALL = """
 local n = #KEYS
 for i = 1, n do
-  if ARGV[(i - 1) * 4 + 4] == '1' and redis.call('EXISTS', KEYS[i]) == 0 then
+  if ARGV[(i - 1) * 5 + 4] == '1' and redis.call('EXISTS', KEYS[i]) == 0 then
     return {-2, i}
   end
 end
 local counts = {}
+local taken = {}
 for i = 1, n do
-  local base = (i - 1) * 4
-  local value = redis.call('INCRBY', KEYS[i], ARGV[base + 1])
+  local base = (i - 1) * 5
+  local amount = tonumber(ARGV[base + 1])
+  local limit = tonumber(ARGV[base + 2])
+  local floor = tonumber(ARGV[base + 5])
+  if floor > 0 then
+    local room = limit - tonumber(redis.call('GET', KEYS[i]) or '0')
+    amount = math.max(floor, math.min(amount, room))
+  end
+  local value = redis.call('INCRBY', KEYS[i], amount)
   redis.call('PEXPIRE', KEYS[i], ARGV[base + 3], 'NX')
   counts[i] = value
-  if value > tonumber(ARGV[base + 2]) then
+  taken[i] = amount
+  if value > limit then
     for j = 1, i do
-      redis.call('DECRBY', KEYS[j], ARGV[(j - 1) * 4 + 1])
+      redis.call('DECRBY', KEYS[j], taken[j])
     end
-    counts[i] = value - tonumber(ARGV[base + 1])
+    counts[i] = value - amount
     table.insert(counts, 1, i)
     return counts
   end
 end
 table.insert(counts, 1, 0)
+for i = 1, n do
+  table.insert(counts, taken[i])
+end
 return counts
 """
 ADJUST_EXISTING = """
@@ -224,7 +245,7 @@ class RedisState:
     async def init_if_missing(self, key: str, value: int, seconds: float) -> None:
         await self._client().set(key, value, px=max(1, int(seconds * 1000)), nx=True)
 
-    async def take_all(self, takes: list[Take]) -> tuple[int, list[int]]:
+    async def take_all(self, takes: list[Take]) -> tuple[int, list[int], list[int]]:
         """One round trip: the same contract as LocalState.take_all, atomic in Redis."""
         args: list[object] = []
         for take in takes:
@@ -233,9 +254,13 @@ class RedisState:
                 take.limit,
                 max(1, int(take.seconds * 1000)),
                 1 if take.must_exist else 0,
+                take.floor,
             ]
         result = await self._client().eval(TAKE_ALL, len(takes), *[t.key for t in takes], *args)
-        return int(result[0]), [int(v) for v in result[1:]]
+        failed, values = int(result[0]), [int(v) for v in result[1:]]
+        if failed:
+            return failed, values, []
+        return 0, values[: len(takes)], values[len(takes) :]
 
     async def adjust_existing(self, changes: list[tuple[str, int]]) -> None:
         keys = [key for key, _ in changes]
@@ -257,8 +282,3 @@ def get_state() -> SharedState:
     if _state is None:
         _state = RedisState(settings.REDIS_URL) if settings.REDIS_URL else LocalState()
     return _state
-
-
-def bump_config_version() -> int:
-    """Tell every worker that the catalog, keys or routes changed."""
-    return get_state().incr_sync(CONFIG_VERSION_KEY)

@@ -2,13 +2,15 @@
 
 With no provider keys the app still works end to end: `sim/...` models are called over
 real HTTP through the same adapter as any provider, and stream at a realistic pace. Every
-answer opens by saying it is simulated.
+answer opens by saying it is simulated. Outside DEBUG it answers only requests carrying the
+server's internal token (SWITCHYARD_INTERNAL_TOKEN), which the gateway sends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -59,8 +61,23 @@ def _error(status: int, message: str) -> HttpResponse:
     return HttpResponse(orjson.dumps(payload), status=status, content_type="application/json")
 
 
+def _refused(request: HttpRequest) -> HttpResponse | None:
+    """Outside DEBUG only the gateway may call the simulator: it sends the internal token."""
+    if settings.DEBUG:
+        return None
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(
+        token.strip(), settings.SWITCHYARD_INTERNAL_TOKEN
+    ):
+        return None
+    return _error(401, "The simulator answers only Switchyard itself; call it through /v1.")
+
+
 @csrf_exempt
 async def chat_completions(request: HttpRequest) -> HttpResponseBase:
+    refused = _refused(request)
+    if refused is not None:
+        return refused
     try:
         body = orjson.loads(request.body)
         name = str(body["model"])
@@ -156,6 +173,9 @@ async def _stream(name: str, body: dict[str, Any], shaped: list[Answer]) -> Asyn
 
 
 async def models(request: HttpRequest) -> HttpResponse:
+    refused = _refused(request)
+    if refused is not None:
+        return refused
     data = [
         {"id": name, "object": "model", "created": 0, "owned_by": "switchyard-simulator"}
         for name in PACE
@@ -200,6 +220,9 @@ def _encoded(vector: list[float], encoding: str) -> list[float] | str:
 @csrf_exempt
 async def embeddings(request: HttpRequest) -> HttpResponse:
     """OpenAI's /v1/embeddings for `embed`, the simulator's one embedding model."""
+    refused = _refused(request)
+    if refused is not None:
+        return refused
     from routing.catalog.seed import SIM_EMBEDDING
 
     name, _ref, native = SIM_EMBEDDING

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any, cast
 
@@ -14,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
+from modelpages.widgets import FallbackField, ModelPicker
 from routing import catalog
 from routing.catalog.pricing import estimate_tokens
 from routing.catalog.routetable import TARGET_FIELDS, CatalogIndex, route_problems
@@ -23,7 +25,74 @@ from routing.engine.plan import DEFAULT_OUTPUT_ESTIMATE as DEFAULT_OUTPUT
 from routing.engine.policies import PolicyInput, decision_part
 from routing.errors import GatewayError
 from routing.models import Route, RouteTarget
+from routing.tools.calibration import FEW_SCORES
 from routing.tools.prompt_files import MAX_UPLOAD_BYTES, UploadError, parse_upload
+
+ROUTE_FIELDS = ("fallbacks", "judge_model", "max_cost_usd", "slug", "strategy")
+PROBLEM = re.compile(r"^(?:targets\[(?P<row>\d+)\]\.)?(?P<field>\w+): (?P<message>.*)$", re.S)
+
+
+def _number(step: str) -> forms.NumberInput:
+    return forms.NumberInput(attrs={"step": step, "class": "route-num"})
+
+
+class TargetForm(forms.ModelForm):
+    """A row of the route editor: the model picker, narrow numbers, fallbacks as pickers."""
+
+    fallbacks = FallbackField(required=False, help_text="Tried in order after this row's model.")
+
+    class Meta:
+        model = RouteTarget
+        fields = ["position", *TARGET_FIELDS]
+        widgets = {
+            "model": ModelPicker(),
+            "position": _number("1"),
+            "max_score": _number("any"),
+            "max_tokens": _number("1"),
+            "temperature": _number("any"),
+            "query_type": forms.TextInput(attrs={"size": 10}),
+        }
+
+
+class RouteForm(forms.ModelForm):
+    """The route itself; keeps itself on the instance so the targets' check can mark its fields."""
+
+    fallbacks = FallbackField(
+        required=False, help_text=Route._meta.get_field("fallbacks").help_text
+    )
+
+    class Meta:
+        model = Route
+        exclude: list[str] = []
+        widgets = {"judge_model": ModelPicker()}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance._route_form = self  # type: ignore[attr-defined]
+
+
+def place_problems(problems: list[str], rows: list[Any], route_form: Any) -> list[str]:
+    """Put each "targets[1].model: ..." on its cell and each route problem on its field;
+    returns the problems that belong to no field (e.g. "targets: at least one target")."""
+    rest = []
+    for problem in problems:
+        match = PROBLEM.match(problem.replace("route.", "", 1))
+        if match is None:
+            rest.append(problem)
+            continue
+        row, field, message = match["row"], match["field"], match["message"]
+        if row is not None and int(row) < len(rows) and field in rows[int(row)].fields:
+            rows[int(row)].add_error(field, message)
+        elif (
+            row is None
+            and route_form is not None
+            and field in ROUTE_FIELDS
+            and field in route_form.fields
+        ):
+            route_form.add_error(field, message)
+        else:
+            rest.append(f"{field}: {message}")
+    return rest
 
 
 class TargetFormSet(forms.BaseInlineFormSet):
@@ -31,12 +100,10 @@ class TargetFormSet(forms.BaseInlineFormSet):
         super().clean()
         if any(self.errors):
             return
-        rows = [
-            f.cleaned_data
-            for f in self.forms
-            if f.cleaned_data and not f.cleaned_data.get("DELETE")
-        ]
-        rows.sort(key=lambda r: r.get("position") or 0)
+        forms_in_order = sorted(
+            (f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")),
+            key=lambda f: f.cleaned_data.get("position") or 0,
+        )
         route = self.instance
         data = {
             "slug": route.slug,
@@ -44,15 +111,20 @@ class TargetFormSet(forms.BaseInlineFormSet):
             "fallbacks": route.fallbacks,
             "judge_model": route.judge_model,
             "max_cost_usd": route.max_cost_usd,
-            "targets": [{k: r.get(k) for k in TARGET_FIELDS} for r in rows],
+            "targets": [{k: f.cleaned_data.get(k) for k in TARGET_FIELDS} for f in forms_in_order],
         }
         problems = route_problems(data, CatalogIndex.load())
-        if problems:
-            raise ValidationError([p.replace("route.", "", 1) for p in problems])
+        if not problems:
+            return
+        rest = place_problems(problems, forms_in_order, getattr(route, "_route_form", None))
+        count = len(problems)
+        summary = f"{count} problem{'s' if count != 1 else ''}: see the marked fields."
+        raise ValidationError(rest or [summary])
 
 
 class TargetInline(admin.TabularInline):
     model = RouteTarget
+    form = TargetForm
     formset = TargetFormSet
     extra = 1
     fields = ["position", *TARGET_FIELDS]
@@ -213,8 +285,17 @@ def calibration_rows(
     ]
 
 
+def sample_size(count: int) -> dict[str, Any]:
+    """What the calibrate page says about how many scores it used."""
+    from routing.tools.calibration import share_margin
+
+    worst = share_margin(0.5, count) * 100
+    return {"few": count < FEW_SCORES, "few_limit": FEW_SCORES, "worst_margin": worst}
+
+
 @admin.register(Route)
 class RouteAdmin(admin.ModelAdmin):
+    form = RouteForm
     inlines = [TargetInline]
     list_display = ["__str__", "strategy", "description", "enabled", "updated_at"]
     list_filter = ["strategy", "enabled"]
@@ -270,7 +351,8 @@ class RouteAdmin(admin.ModelAdmin):
             scores, parts = calibration_scores(route, CalibrateForm.DEFAULT_DAYS, None)
             rows = calibration_rows(targets, scores, None)
             source = f"the last {CalibrateForm.DEFAULT_DAYS} days"
-            result = {"count": len(scores), "rows": rows, "stage": "now", "source": source}
+            result = {"count": len(scores), "rows": rows, "stage": "now", "source": source,
+                      **sample_size(len(scores))}  # fmt: skip
             current = [t.max_score for t in targets[:-1]]
             if scores and None not in current:
                 result["parts"] = part_rows(scores, parts, cast("list[float]", current))
@@ -288,7 +370,7 @@ class RouteAdmin(admin.ModelAdmin):
     def _calibrate(
         self, route: Route, targets: list[RouteTarget], data: dict[str, Any], apply: bool
     ) -> dict[str, Any]:
-        from routing.tools.calibration import thresholds
+        from routing.tools.calibration import share_margin, thresholds, uncertainty
 
         sample = data.get("sample")
         scores, parts = calibration_scores(route, data["days"], sample)
@@ -298,17 +380,21 @@ class RouteAdmin(admin.ModelAdmin):
             )
         bounds = thresholds(scores, data["shares"])
         rows = calibration_rows(targets, scores, bounds)
+        for row, spread in zip(rows, uncertainty(scores, data["shares"])):
+            row.update(bound_low=spread["low"], bound_high=spread["high"])
+        for row, share in zip(rows, data["shares"]):
+            row["margin"] = share_margin(share, len(scores)) * 100
         if apply:
             for target, bound in zip(targets, [*bounds, None]):
                 target.max_score = bound
                 target.save(update_fields=["max_score"])
         source = f"the sample {sample.name}" if sample else f"the last {data['days']} days"
         stage = "applied" if apply else "preview"
-        by_part = part_rows(scores, parts, bounds)
         return {
             "count": len(scores),
             "rows": rows,
             "stage": stage,
             "source": source,
-            "parts": by_part,
+            "parts": part_rows(scores, parts, bounds),
+            **sample_size(len(scores)),
         }

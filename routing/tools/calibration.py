@@ -42,3 +42,37 @@ def achieved_shares(scores: Sequence[float], bounds: Sequence[float]) -> list[fl
         counts[band] += 1
     total = max(1, len(scores))
     return [c / total for c in counts]
+
+
+FEW_SCORES = 100  # below this the bounds move a lot from one week of traffic to the next
+Z95 = 1.96
+
+
+def share_margin(share: float, count: int) -> float:
+    """Half-width of the 95 % interval of a share measured on `count` scores (normal approx.)."""
+    if count <= 0:
+        return 1.0
+    return Z95 * math.sqrt(max(share * (1 - share), 0.0) / count)
+
+
+def bound_interval(sorted_scores: Sequence[float], q: float) -> tuple[float, float]:
+    """A distribution-free 95 % interval for the q-quantile: the order statistics at ranks
+    n*q -/+ 1.96*sqrt(n*q*(1-q)), clipped to the sample."""
+    n = len(sorted_scores)
+    if not n:
+        raise ValueError("no scores")
+    spread = Z95 * math.sqrt(n * q * (1 - q))
+    low = max(0, math.floor(n * q - spread) - 1)
+    high = min(n - 1, math.ceil(n * q + spread))
+    return sorted_scores[low], sorted_scores[high]
+
+
+def uncertainty(scores: Sequence[float], shares: Sequence[float]) -> list[dict[str, float]]:
+    """Per proposed bound (bands 1..n-1): its 95 % interval and the share's margin."""
+    ordered = sorted(scores)
+    out, cumulative = [], 0.0
+    for share in shares[:-1]:
+        cumulative += share
+        low, high = bound_interval(ordered, cumulative)
+        out.append({"low": low, "high": high, "margin": share_margin(share, len(ordered))})
+    return out

@@ -78,14 +78,18 @@
   }
 
   // ---- the picker's dropdown: closes on blur, on Escape and after a pick ------------------
-  // A search answer still in flight when the list was closed must not reopen it.
-  let dismissed = false;
+  // A search answered after the list was closed (Escape while it was in flight) must not
+  // reopen it: the list stays closed until the next keystroke in the search.
+  let closed = false;
   function closeResults() {
-    dismissed = true;
+    closed = true;
     results.innerHTML = "";
   }
-  search.addEventListener("input", () => (dismissed = false));
-  search.addEventListener("focus", () => (dismissed = false));
+  search.addEventListener("input", () => { closed = false; });
+  search.addEventListener("focus", () => { closed = false; });
+  new MutationObserver(() => {
+    if (closed && results.firstElementChild) results.innerHTML = "";
+  }).observe(results, { childList: true });
 
   search.closest(".search").addEventListener("focusout", (event) => {
     if (!event.currentTarget.contains(event.relatedTarget)) closeResults();
@@ -189,6 +193,7 @@
       const first = results.querySelector("button.result:not([disabled])");
       if (first) first.click();
     } else if (event.key === "Escape" && results.contains(event.target) || event.key === "Escape" && event.target === search) {
+      event.preventDefault(); // a search input's Escape would clear it and search again
       closeResults();
       search.focus();
     }

@@ -34,12 +34,33 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture
-def pg(chromium: Browser, live_app: LiveServer, settings: object) -> Iterator[Page]:
-    """A fresh page on the playground (no login needed, as in local development)."""
-    settings.PLAYGROUND_REQUIRE_LOGIN = False  # type: ignore[attr-defined]
+PASSWORD = "correct horse battery"
+
+
+def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    """Through the tools' own sign-in page, as a person does."""
+    page.goto("/accounts/login/?next=/playground/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_test_id("sign-in").click()
+
+
+@pytest.fixture(params=["development", "production"])
+def pg(
+    request: pytest.FixtureRequest, chromium: Browser, live_app: LiveServer, settings: object
+) -> Iterator[Page]:
+    """A fresh page for the playground, once as in local development (no login) and once as
+    deployed (DEBUG off, PLAYGROUND_REQUIRE_LOGIN on, a non-staff user signed in)."""
+    production = request.param == "production"
+    settings.PLAYGROUND_REQUIRE_LOGIN = production  # type: ignore[attr-defined]
     context = chromium.new_context(base_url=live_app.url, viewport={"width": 1440, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
+    if production:
+        from django.contrib.auth.models import User
+
+        User.objects.create_user("member", password=PASSWORD)
+        sign_in(page, "member")
+        page.wait_for_url("**/playground/")
     yield page
     context.close()

@@ -21,7 +21,8 @@ EVIL = "<script>alert(1)</script>"
 def dashboard(
     chromium: Browser, live_app: LiveServer, gateway_db: None
 ) -> Iterator[tuple[Page, list[str]]]:
-    """A staff user logged in through the admin form; the page and any JS errors or dialogs."""
+    """A staff user signed in through the tools' sign-in page; the page and any JS errors or
+    dialogs."""
     User.objects.create_user("ops", password="pw", is_staff=True)
     record(at(D1), model=EVIL, cost_usd=Decimal("0.5"), latency_ms=900, ttft_ms=120)
     record(at(D3), cost_usd=None, latency_ms=1200, ttft_ms=300)
@@ -34,7 +35,7 @@ def dashboard(
     page.goto("/usage/")
     page.fill("#id_username", "ops")
     page.fill("#id_password", "pw")
-    page.click("input[type=submit]")
+    page.get_by_test_id("sign-in").click()
     page.wait_for_url("**/usage/")
     yield page, problems
     context.close()

@@ -114,6 +114,16 @@ def catalog_db(_synced_catalog: None, db: None) -> None:
 
 
 @pytest.fixture
-def web() -> Client:
-    """Django's test client (``client`` is the OpenAI SDK in the shared conftest)."""
+def web(catalog_db: None) -> Client:
+    """Django's test client signed in as staff, who may replay traffic and upload (``client``
+    is the OpenAI SDK in the shared conftest; anonymous callers: tests/test_production.py)."""
+    from django.contrib.auth.models import User
+
+    browser = Client()
+    browser.force_login(User.objects.create_user("analyst", password="pw", is_staff=True))
+    return browser
+
+
+@pytest.fixture
+def anonymous() -> Client:
     return Client()

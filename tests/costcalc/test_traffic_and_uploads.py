@@ -120,3 +120,19 @@ def test_upload_without_file(web: Client) -> None:
     response = web.post("/costcalc/upload/", {"state": ""})
     assert response.status_code == 400
     assert "Choose a CSV or JSONL file" in response.content.decode()
+
+
+def test_traffic_needs_staff_and_uploads_a_sign_in(anonymous: Client) -> None:
+    """Anonymous: the traffic replay is refused (403, no numbers) and an upload is sent to the
+    sign-in page, storing nothing; the calculator without traffic stays public."""
+    from costcalc.models import PromptSet
+
+    day = "2026-01-01"
+    response = anonymous.get(f"/costcalc/?traffic_from={day}&traffic_to={day}&format=json")
+    assert response.status_code == 403 and "policies" not in response.json()
+    page = anonymous.get(f"/costcalc/?traffic_from={day}&traffic_to={day}")
+    assert page.status_code == 403 and "needs a staff sign-in" in page.content.decode()
+    stored = upload(anonymous, "p.csv", b"prompt\nhello\n")
+    assert stored.status_code == 302 and stored["Location"].startswith("/accounts/login/")
+    assert not PromptSet.objects.exists()
+    assert anonymous.get("/costcalc/?requests=1000&format=json").status_code == 200

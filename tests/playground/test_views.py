@@ -47,7 +47,7 @@ def test_login_required_outside_development(live_app: LiveServer, settings: obje
     settings.PLAYGROUND_REQUIRE_LOGIN = True  # type: ignore[attr-defined]
     response = httpx.get(f"{live_app.url}/playground/?models={GPT}")
     assert response.status_code == 302
-    assert response.headers["location"].startswith("/admin/login/?next=/playground/")
+    assert response.headers["location"].startswith("/accounts/login/?next=/playground/")
 
 
 def test_permalink_restores_the_form(page: Page) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from io import StringIO
 
 import openai
@@ -11,7 +12,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 
-from routing.models import ApiKey, Provider
+from routing.models import ApiKey, Provider, hash_key
 from tests.conftest import FAKE_SECRET, LiveServer
 
 ADMIN_PAGES = [
@@ -130,14 +131,44 @@ def test_provider_admin_keeps_the_secret_when_left_empty(db: None) -> None:
     assert provider.api_key == ""
 
 
-def test_api_key_admin_shows_no_hash_and_cannot_add(db: None) -> None:
-    """The key admin shows the prefix but not the hash, and keys are not added there."""
+def test_api_key_admin_shows_no_hash(db: None) -> None:
+    """The key admin shows the prefix but not the hash (nor, of course, the key)."""
     _, raw = create_key("listed")
     key = ApiKey.objects.get(name="listed")
     browser = staff_browser()
     page = browser.get(f"/admin/routing/apikey/{key.pk}/change/").content.decode()
     assert key.prefix in page and key.key_hash not in page and raw not in page
-    assert browser.get("/admin/routing/apikey/add/").status_code == 403
+
+
+def test_create_a_key_in_the_admin_shows_it_once(gateway_db: None, live_app: LiveServer) -> None:
+    """Adding a key with rpm, tpm, budget and regions shows the key once; it works, only its
+    hash is stored, and the key list and its change page never show it again."""
+    browser = staff_browser()
+    form = {"name": "web-app", "rpm": "60", "tpm": "100000", "budget_usd": "25",
+            "allowed_regions": "US, eu"}  # fmt: skip
+    response = browser.post("/admin/routing/apikey/add/", form)
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    page = response.content.decode()
+    raw = re.search(r'<code id="issued-key"[^>]*>(sy-[^<]+)</code>', page).group(1)  # type: ignore[union-attr]
+    key = ApiKey.objects.get(name="web-app")
+    assert (key.rpm, key.tpm, key.budget_usd, key.allowed_regions) == (60, 100000, 25, "us,eu")
+    assert key.key_hash == hash_key(raw) and raw.startswith(key.prefix)
+    assert "shown only once" in page
+    for url in ("/admin/routing/apikey/", f"/admin/routing/apikey/{key.pk}/change/"):
+        assert raw not in browser.get(url).content.decode()
+    sdk = openai.OpenAI(base_url=f"{live_app.url}/v1", api_key=raw, max_retries=0)
+    assert sdk.models.list().object == "list"
+
+
+def test_create_key_form_errors_inline(db: None) -> None:
+    """A bad budget or region tag is an error on its field; no key is made."""
+    browser = staff_browser()
+    response = browser.post("/admin/routing/apikey/add/", {"name": "x", "budget_usd": "-1",
+                                                           "allowed_regions": "us;eu"})  # fmt: skip
+    page = response.content.decode()
+    assert response.status_code == 200 and "A budget is a positive amount" in page
+    assert "Region tags are letters and digits: us;eu." in page
+    assert not ApiKey.objects.filter(name="x").exists()
 
 
 def test_revoke_action_revokes_and_the_key_stops_working(

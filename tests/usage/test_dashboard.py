@@ -31,21 +31,21 @@ def page(web: Client, url: str, status: int = 200) -> str:
     return response.content.decode()
 
 
-def test_anonymous_is_sent_to_admin_login(db: None) -> None:
-    """No session: redirect to the admin login, coming back to /usage/ afterwards."""
+def test_anonymous_is_sent_to_the_sign_in_page(db: None) -> None:
+    """No session: redirect to the tools' sign-in page, coming back to /usage/ afterwards."""
     response = Client().get(IN_RANGE + "&format=csv")
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/?next=/usage/")
+    assert response["Location"].startswith("/accounts/login/?next=/usage/")
 
 
-def test_non_staff_user_is_sent_to_admin_login(db: None) -> None:
-    """A logged-in user who is not staff (e.g. a key holder) cannot read anyone's usage."""
+def test_non_staff_user_is_refused(db: None) -> None:
+    """A signed-in user who is not staff (e.g. a playground user) cannot read anyone's usage."""
     client = Client()
     client.force_login(User.objects.create_user("someone", password="pw"))
     for url in (URL, IN_RANGE + "&format=csv"):
         response = client.get(url)
-        assert response.status_code == 302
-        assert response["Location"].startswith("/admin/login/")
+        assert response.status_code == 403
+        assert "This page is for staff." in response.content.decode()
 
 
 def test_page_shows_totals_tables_and_charts(web: Client, traffic: list[UsageRecord]) -> None:
@@ -81,16 +81,31 @@ def test_date_range_filters(web: Client, traffic: list[UsageRecord]) -> None:
     assert report.totals.requests == 3
 
 
-def test_default_range_is_last_30_days(web: Client, db: None) -> None:
-    """No dates: the 30 days up to today, today included."""
+def test_default_range_fits_the_data(web: Client, db: None) -> None:
+    """No dates: up to today, from the first record of the 30 days before (not 29 empty days)."""
     today = timezone.localdate()
     record(timezone.now())
-    record(at(today - dt.timedelta(days=30)))
+    record(at(today - dt.timedelta(days=30)))  # outside the window: not counted
     response = web.get(URL)
-    assert response.context["report"].range == DateRange.last(30, today)
+    assert response.context["report"].range == DateRange(today, today)
     assert response.context["report"].totals.requests == 1
+    record(at(today - dt.timedelta(days=4)))
+    assert web.get(URL).context["report"].range == DateRange(today - dt.timedelta(days=4), today)
     only_end = web.get(f"{URL}?end={D3}").context["report"].range
-    assert only_end == DateRange(D3 - dt.timedelta(days=29), D3)
+    assert only_end == DateRange(D3 - dt.timedelta(days=29), D3)  # no data: the 30 days
+
+
+def test_one_day_shows_hourly_charts(web: Client, traffic: list[UsageRecord]) -> None:
+    """A one-day range (the "Today" preset) charts its 24 hours instead of one daily bar."""
+    response = web.get(f"{URL}?start={D3}&end={D3}")
+    hours = response.context["chart"]["hours"]
+    assert hours["labels"][0] == "00:00" and len(hours["labels"]) == 24
+    assert (hours["ok"][14], hours["error"][12], hours["error"][15], hours["cancelled"][13]) == (
+        1, 1, 1, 1)  # fmt: skip
+    body = response.content.decode()
+    assert 'id="us-chart-requests-hour"' in body and 'id="us-chart-requests-day"' not in body
+    assert response.context["chart"]["hours"]["spend"][14] == 1.0
+    assert web.get(IN_RANGE).context["chart"]["hours"] is None
 
 
 @pytest.mark.parametrize(

@@ -167,7 +167,10 @@ def test_chart_data(report: reports.Report, monkeypatch: pytest.MonkeyPatch) -> 
         {"label": DEEPSEEK, "data": [0.0, 0.125, 0.0]},
     ]
     assert data["requestsByDay"]["error"] == [0, 0, 2]
-    assert data["spendByModel"] == {"labels": [GPT, DEEPSEEK], "data": [2.5625, 0.125]}
+    assert data["spendByModel"] == {
+        "labels": [GPT, DEEPSEEK], "values": [GPT, DEEPSEEK], "data": [2.5625, 0.125]}  # fmt: skip
+    assert data["spendByKey"]["labels"][0].startswith("alpha")  # $1.75 against $0.875
+    assert data["spendByKey"]["values"][0].isdigit()  # the key's id: the log's ?key= value
     assert data["latency"]["labels"] == [GPT, DEEPSEEK, UNPRICED]
     assert data["ttft"]["p90"] == [600, 100]
     monkeypatch.setattr(charts, "TOP_MODELS", 1)

@@ -4,9 +4,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from routing.catalog import version
 from routing.catalog.pricing import prices_label
 from routing.catalog.sync import sync_catalog
-from routing.guards.state import bump_config_version
 
 
 class Command(BaseCommand):
@@ -14,7 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         report = sync_catalog()
-        bump_config_version()
+        version.bump()
         self.stdout.write(
             f"Catalog synced from {prices_label()}: {report.providers} providers, "
             f"{report.models} models ({report.priced} priced, {report.unpriced} without a price), "

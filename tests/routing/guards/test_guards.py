@@ -102,14 +102,67 @@ def test_tokens_reserve_then_settle_to_real_usage(live_app: LiveServer) -> None:
 
 
 def test_budget_refuses_before_any_upstream_call(live_app: LiveServer, fake: FakeUpstream) -> None:
-    """A request whose estimate does not fit the monthly budget is refused: no upstream call."""
-    raw = key_with(budget_usd=Decimal("0.001"))
+    """A budget that does not pay even a minimal answer (16 tokens, ~$0.00017 at $10/M out) is
+    refused before any upstream call."""
+    raw = key_with(budget_usd=Decimal("0.0001"))
     with pytest.raises(openai.RateLimitError) as err:
         sdk(live_app, raw).chat.completions.create(
             model="fakeai/gpt-4o", messages=MESSAGES, max_tokens=1000
-        )  # ~$0.01 at $10/M out
+        )
     assert err.value.code == "budget_exceeded"
     assert fake.requests == []
+
+
+def test_budget_caps_max_tokens_to_what_it_pays_for(
+    live_app: LiveServer, fake: FakeUpstream
+) -> None:
+    """$0.001 left pays ~98 output tokens of gpt-4o: asked 1000, the upstream gets the cap, the
+    header says so, and the call costs no more than the budget."""
+    fake.set_reply("gpt-4o", "word " * 2000)
+    raw = key_with(budget_usd=Decimal("0.001"))
+    response = sdk(live_app, raw).chat.completions.with_raw_response.create(
+        model="fakeai/gpt-4o", messages=MESSAGES, max_tokens=1000
+    )
+    sent = fake.requests[-1].body["max_tokens"]
+    assert 80 <= sent < 100
+    assert response.headers["x-switchyard-budget-max-tokens"] == str(sent)
+    assert response.parse().choices[0].finish_reason == "length"
+    assert Decimal(response.headers["x-switchyard-cost-usd"]) <= Decimal("0.001")
+
+
+def test_budget_never_lowers_nor_raises_a_small_ask(
+    live_app: LiveServer, fake: FakeUpstream
+) -> None:
+    """With plenty of budget the client's own max_tokens goes upstream as it is, no header."""
+    raw = key_with(budget_usd=Decimal("5"))
+    response = sdk(live_app, raw).chat.completions.with_raw_response.create(
+        model="fakeai/gpt-4o", messages=MESSAGES, max_tokens=40
+    )
+    assert fake.requests[-1].body["max_tokens"] == 40
+    assert "x-switchyard-budget-max-tokens" not in response.headers
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_fifty_concurrent_requests_without_max_tokens_stay_within_budget(
+    live_app: LiveServer, fake: FakeUpstream, stream: bool
+) -> None:
+    """A budget for about 5 answers of 1,000 tokens; 50 concurrent requests without max_tokens,
+    then more until refused: every upstream call carried a max_tokens, the recorded spend
+    never passes the budget, and every refusal is budget_exceeded."""
+    fake.set_reply("gpt-4o", "word " * 1000)  # $0.01 an answer at $10/M out
+    budget = Decimal("0.0500")
+    raw = key_with(budget_usd=budget)
+    responses = asyncio.run(burst(live_app.url, raw, 50, stream=stream))
+    for _ in range(10):  # the budget runs out one capped answer at a time
+        responses += asyncio.run(burst(live_app.url, raw, 1, stream=stream))
+    ok = [r for r in responses if r.status_code == 200]
+    refused = [r for r in responses if r.status_code != 200]
+    assert ok and refused
+    assert {r.json()["error"]["code"] for r in refused} == {"budget_exceeded"}
+    assert all(r.body.get("max_tokens") for r in fake.requests)
+    records.writer.flush(10)
+    spent = sum(r.cost_usd for r in UsageRecord.objects.filter(status="ok"))
+    assert Decimal("0.01") <= spent <= budget
 
 
 def test_budget_concurrent_requests_never_overspend(

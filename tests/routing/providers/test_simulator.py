@@ -11,6 +11,7 @@ from typing import Any
 
 import openai
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from genai_prices import Usage
 from genai_prices.data_snapshot import get_snapshot
@@ -116,12 +117,41 @@ def test_real_models_without_keys_say_how_to_configure(sdk: openai.OpenAI) -> No
 
 
 def test_simulator_endpoint_is_plain_openai(live_app: LiveServer, keyless: None) -> None:
-    """The simulator itself is an OpenAI-compatible endpoint the real SDK can call."""
-    sim = openai.OpenAI(base_url=f"{live_app.url}/sim/v1", api_key="unused", max_retries=0)
+    """The simulator itself is an OpenAI-compatible endpoint the real SDK can call (with the
+    server's internal token, outside DEBUG)."""
+    token = settings.SWITCHYARD_INTERNAL_TOKEN
+    sim = openai.OpenAI(base_url=f"{live_app.url}/sim/v1", api_key=token, max_retries=0)
     result = sim.chat.completions.create(model="balanced", messages=USER)
     assert result.choices[0].message.content.startswith(LABEL)
     with pytest.raises(openai.NotFoundError):
         sim.chat.completions.create(model="nope", messages=USER)
+
+
+@pytest.mark.parametrize("api_key", ["unused", "sy-not-the-internal-token"])
+def test_simulator_refuses_anyone_but_the_gateway_outside_debug(
+    live_app: LiveServer, keyless: None, api_key: str
+) -> None:
+    """DEBUG off: without the internal token the simulator answers 401, on every endpoint."""
+    sim = openai.OpenAI(base_url=f"{live_app.url}/sim/v1", api_key=api_key, max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        sim.chat.completions.create(model="balanced", messages=USER)
+    with pytest.raises(openai.AuthenticationError):
+        sim.models.list()
+    with pytest.raises(openai.AuthenticationError):
+        sim.embeddings.create(model="embed", input="hi")
+    with pytest.raises(openai.AuthenticationError):
+        sim.chat.completions.create(
+            model="fast", messages=USER, response_format={"type": "json_object"}
+        )
+
+
+def test_simulator_is_open_in_development(
+    live_app: LiveServer, keyless: None, settings: object
+) -> None:
+    """DEBUG on (a laptop): the simulator answers without a token."""
+    settings.DEBUG = True  # type: ignore[attr-defined]
+    sim = openai.OpenAI(base_url=f"{live_app.url}/sim/v1", api_key="unused", max_retries=0)
+    assert sim.chat.completions.create(model="balanced", messages=USER).choices
 
 
 WEATHER_SCHEMA = {

@@ -12,7 +12,12 @@ from django.http import HttpResponse
 from django.test import Client
 
 from routing.models import Route, RouteTarget
-from routing.tools.calibration import achieved_shares, thresholds
+from routing.tools.calibration import (
+    achieved_shares,
+    bound_interval,
+    share_margin,
+    thresholds,
+)
 from routing.transport import records
 from usage.models import UsageRecord
 
@@ -29,6 +34,16 @@ def test_thresholds_reject_shares_not_adding_up() -> None:
     """Shares must add up to 100 %."""
     with pytest.raises(ValueError):
         thresholds([0.1, 0.2], [0.5, 0.4])
+
+
+def test_uncertainty_shrinks_with_more_scores() -> None:
+    """A share's 95 % margin is 1.96·sqrt(p(1-p)/n); the bound's interval narrows as n grows."""
+    assert share_margin(0.5, 100) == pytest.approx(0.098, abs=1e-3)
+    assert share_margin(0.5, 10_000) == pytest.approx(0.0098, abs=1e-4)
+    few = bound_interval([i / 10 for i in range(10)], 0.5)
+    many = bound_interval([i / 1000 for i in range(1000)], 0.5)
+    assert few[0] <= 0.5 <= few[1] and many[0] <= 0.5 <= many[1]
+    assert few[1] - few[0] > 0.5 and many[1] - many[0] < 0.07
 
 
 @pytest.fixture
@@ -66,6 +81,11 @@ def test_admin_calibrates_from_recent_traffic(staff: Client, complexity_route: R
     url = f"/admin/routing/route/{complexity_route.pk}/calibrate/"
     preview = staff.post(url, {"shares": "70,30", "days": "7"})
     assert b"Preview (10 scores from the last 7 days)" in preview.content
+    body = preview.content.decode()
+    assert "Computed from <strong>10 samples</strong>" in body
+    assert 'data-testid="calibration-few">Only 10 samples' in body and "±31" in body
+    assert re.search(r'data-testid="bound-interval">\(95 %: 0\.[0-9]+–0\.[0-9]+\)', body)
+    assert re.search(r'data-testid="share-margin">± 28\.4<', body)  # 70 % of 10: ±28.4 points
     assert _shares(preview) == ["50.0", "70.0", "50.0", "30.0"]  # now (bound 0.5), proposed
     assert RouteTarget.objects.get(position=0).max_score == 0.5  # unchanged by a preview
     staff.post(url, {"shares": "70,30", "days": "7", "apply": "1"})

@@ -153,16 +153,53 @@ ROUTE_FORM = {
 }
 
 
+def field_errors(content: str, field_id: str) -> str:
+    """The error list the admin renders for one field (by its input id), or ""."""
+    match = re.search(rf'<ul class="errorlist" id="{field_id}_error">(.*?)</ul>', content, re.S)
+    return match.group(1) if match else ""
+
+
 def test_admin_validation_names_the_field(staff: Client) -> None:
-    """Saving a route with a bad target shows the problem and saves nothing."""
+    """Saving a route with a bad target puts each problem on its own cell and saves nothing."""
     data = inline_post(
         ROUTE_FORM, [{"position": "0", "model": "nope/x", "temperature": "2.5", "fallbacks": "[]"}]
     )
     response = staff.post("/admin/routing/route/add/", data)
     assert response.status_code == 200
     content = response.content.decode()
-    assert "unknown model" in content and "temperature: must be between 0 and 2" in content
+    assert "unknown model" in field_errors(content, "id_targets-0-model")
+    assert "must be between 0 and 2" in field_errors(content, "id_targets-0-temperature")
+    assert "targets[0]" not in content and "2 problems: see the marked fields." in content
     assert not Route.objects.filter(slug="web").exists()
+
+
+def test_errors_follow_the_rows_in_position_order(staff: Client) -> None:
+    """Rows are checked in position order: an error on the second position lands on its own row,
+    whatever its place in the form; a route-level fallback lands on the route's field."""
+    rows = [
+        {"position": "1", "model": "nope/second", "fallbacks": ""},
+        {"position": "0", "model": "fakeai/gpt-4o", "fallbacks": "nope/fb"},
+    ]
+    data = inline_post({**ROUTE_FORM, "fallbacks": "nope/route-fb"}, rows)
+    content = staff.post("/admin/routing/route/add/", data).content.decode()
+    assert "nope/second" in field_errors(content, "id_targets-0-model")
+    assert field_errors(content, "id_targets-1-model") == ""
+    assert "nope/fb" in field_errors(content, "id_targets-1-fallbacks")
+    assert "nope/route-fb" in field_errors(content, "id_fallbacks")
+
+
+def test_editor_uses_the_model_picker(staff: Client) -> None:
+    """The model cells, the judge and the fallbacks are pickers; fallbacks post as an ordered list."""
+    content = staff.get("/admin/routing/route/add/").content.decode()
+    assert content.count("data-model-pick") >= 3 and "js/model-pick.js" in content
+    assert "data-fallbacks" in content and "<textarea" not in content.split('id="targets-group"')[1]
+    data = inline_post(ROUTE_FORM, [{"position": "0", "model": "fakeai/gpt-4o"}])
+    data["targets-0-fallbacks"] = ["fakeai/gpt-4o-mini", "", "fakeai/deepseek-chat"]
+    assert staff.post("/admin/routing/route/add/", data).status_code == 302
+    target = Route.objects.get(slug="web").targets.get()
+    assert target.fallbacks == ["fakeai/gpt-4o-mini", "fakeai/deepseek-chat"]
+    page = staff.get(f"/admin/routing/route/{target.route_id}/change/").content.decode()
+    assert page.index('value="fakeai/gpt-4o-mini"') < page.index('value="fakeai/deepseek-chat"')
 
 
 def test_admin_saves_route_and_keeps_history(staff: Client) -> None:

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ModelpagesConfig(AppConfig):
+    name = "modelpages"
+    verbose_name = "Models"
