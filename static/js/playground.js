@@ -104,6 +104,10 @@
   function syncFavourites() {
     document.getElementById("favourites").value = Array.from(favourites()).join(",");
   }
+  function showStar(star, on) {
+    star.setAttribute("aria-pressed", String(on));
+    star.textContent = on ? "★" : "☆";
+  }
   results.addEventListener("click", (event) => {
     const star = event.target.closest("button.fav");
     if (!star) return;
@@ -111,10 +115,15 @@
     const id = star.dataset.fav;
     if (set.has(id)) set.delete(id); else set.add(id);
     store.set(FAVOURITES, Array.from(set));
-    star.setAttribute("aria-pressed", String(set.has(id)));
-    star.textContent = set.has(id) ? "★" : "☆";
+    showStar(star, set.has(id));
     syncFavourites();
   });
+  // This browser's list is the truth: a search answered after a star was clicked was rendered
+  // with the favourites sent before the click, so its stars are set again from the list.
+  new MutationObserver(() => {
+    const set = favourites();
+    for (const star of results.querySelectorAll("button.fav")) showStar(star, set.has(star.dataset.fav));
+  }).observe(results, { childList: true });
 
   // ---- running state (the main form and the follow-up box) --------------------------------
   const isRunForm = (el) => el === form || el === followup;

@@ -230,6 +230,13 @@ def test_favourites_come_first_in_the_picker(pg: Page, fake: FakeUpstream) -> No
     star = pg.locator('#model-results button.fav[data-fav="fakeai/gpt-4o-mini"]')
     star.click()
     expect(star).to_have_attribute("aria-pressed", "true")
+    # A search answer rendered with the favourites as they were before the click (a request
+    # already in flight) must not undo the star.
+    pg.evaluate("document.getElementById('favourites').value = ''")
+    star.evaluate("el => el.classList.add('before')")
+    search.fill("fakeai/gpt-4o")
+    expect(pg.locator("#model-results button.fav.before")).to_have_count(0)  # re-rendered
+    expect(star).to_have_attribute("aria-pressed", "true")
     pg.reload()
     pg.locator("#model-search").fill("fakeai")
     expect(pg.locator("#model-results button.result").first).to_have_attribute(
