@@ -45,6 +45,15 @@ def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
     page.get_by_test_id("sign-in").click()
 
 
+def open_signed_in(page: Page, path: str, username: str, password: str = PASSWORD) -> None:
+    """Open a staff page: it sends a visitor to the sign-in page, which leads back to it."""
+    page.goto(path)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_test_id("sign-in").click()
+    page.wait_for_url("**" + path)
+
+
 @pytest.fixture(params=["development", "production"])
 def pg(
     request: pytest.FixtureRequest, chromium: Browser, live_app: LiveServer, settings: object

@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from batch.models import BatchJob
 from batch.worker import Worker
 from tests.batch.conftest import request_line
+from tests.browser.conftest import open_signed_in
 from tests.conftest import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("providers")]
@@ -35,11 +36,7 @@ def batch_page(
     context = chromium.new_context(base_url=live_app.url, viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.goto("/batch/")
-    page.fill("#id_username", "ops")
-    page.fill("#id_password", "pw")
-    page.click("input[type=submit]")
-    page.wait_for_url("**/batch/")
+    open_signed_in(page, "/batch/", "ops", "pw")
     yield page
     context.close()
 
@@ -69,7 +66,7 @@ def test_a_file_that_would_only_fail_is_refused(batch_page: Page, tmp_path: Path
     """Every line invalid: the form says why on the file field, and no job appears."""
     page = batch_page
     choose(page, tmp_path, "broken.jsonl", BROKEN)
-    page.click("button[type=submit]")
+    page.get_by_role("button", name="Queue job").click()
     expect(page.locator("#field-file .field-error")).to_contain_text(
         "Every line of the file would fail"
     )
@@ -83,7 +80,7 @@ def test_estimate_then_failure_badge(batch_page: Page, tmp_path: Path) -> None:
     choose(page, tmp_path, "mixed.jsonl", MIXED)
     expect(page.locator("#batch-estimate-text")).to_contain_text("for 2 lines")
     expect(page.locator("#batch-estimate-text")).to_contain_text("2 lines will fail")
-    page.click("button[type=submit]")
+    page.get_by_role("button", name="Queue job").click()
     page.wait_for_url("**/batch/jobs/*/")
     run_worker()
     badge = page.locator("#batch-progress [data-badge]")

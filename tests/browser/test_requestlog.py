@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
 from routing.models import ApiKey
+from tests.browser.conftest import open_signed_in
 from tests.conftest import LiveServer
 from tests.usage.conftest import D1, D2, D3, DEEPSEEK, GPT, at, failed, ok, record
 
@@ -49,11 +50,7 @@ def log(chromium: Browser, live_app: LiveServer, gateway_db: None) -> Iterator[P
     context = chromium.new_context(base_url=live_app.url, viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.goto("/usage/requests/")
-    page.fill("#id_username", "ops")
-    page.fill("#id_password", "pw")
-    page.click("input[type=submit]")
-    page.wait_for_url("**/usage/requests/")
+    open_signed_in(page, "/usage/requests/", "ops", "pw")
     yield page
     context.close()
 

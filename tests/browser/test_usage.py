@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page
 
+from tests.browser.conftest import open_signed_in
 from tests.conftest import LiveServer
 from tests.usage.conftest import D1, D3, at, record
 
@@ -32,11 +33,7 @@ def dashboard(
     problems: list[str] = []
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.on("dialog", lambda d: (problems.append("dialog " + d.message), d.dismiss()))
-    page.goto("/usage/")
-    page.fill("#id_username", "ops")
-    page.fill("#id_password", "pw")
-    page.get_by_test_id("sign-in").click()
-    page.wait_for_url("**/usage/")
+    open_signed_in(page, "/usage/", "ops", "pw")
     yield page, problems
     context.close()
 

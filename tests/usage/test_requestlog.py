@@ -31,13 +31,14 @@ def rid(rows: list[UsageRecord], *numbers: int) -> list[str]:
 
 
 def test_staff_only(db: None) -> None:
-    """Anonymous and non-staff users are sent to the admin login, for the list and a detail."""
-    client = Client()
-    client.force_login(User.objects.create_user("someone", password="pw"))
+    """Anonymous users are sent to the sign-in page and non-staff users are refused, for the
+    list and a detail."""
+    member = Client()
+    member.force_login(User.objects.create_user("someone", password="pw"))
     for url in (URL, f"{URL}1/"):
-        for c in (Client(), client):
-            response = c.get(url)
-            assert response.status_code == 302 and "/admin/login/" in response["Location"]
+        response = Client().get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+        assert member.get(url).status_code == 403
 
 
 def test_lists_the_range_newest_first(web: Client, traffic: list[UsageRecord]) -> None:
