@@ -174,17 +174,20 @@
 
   // Rows and results arrive by htmx swaps; keep counts, estimates and limits in step, and
   // close the dropdown once a model was picked.
+  // A row arrives a moment after its pick: if the next search was typed meanwhile, it stays.
+  let pickedFrom = null;
+  results.addEventListener("click", (event) => {
+    if (event.target.closest("button.result")) pickedFrom = search.value;
+  });
   new MutationObserver((records) => {
     updateEstimates();
-    if (records.some((r) => r.addedNodes.length)) {
+    if (records.some((r) => r.addedNodes.length) && (pickedFrom === null || search.value === pickedFrom)) {
       closeResults();
       search.value = "";
     }
+    pickedFrom = null;
   }).observe(picked, { childList: true });
-  new MutationObserver(() => {
-    if (dismissed && results.childElementCount) results.innerHTML = "";
-    updatePicker();
-  }).observe(results, { childList: true });
+  new MutationObserver(updatePicker).observe(results, { childList: true });
 
   stopButton.addEventListener("click", () => {
     htmx.trigger(activeForm || form, "htmx:abort");
