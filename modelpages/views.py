@@ -39,11 +39,16 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def pick(request: HttpRequest) -> HttpResponse:
-    """Matching models (and routes, with ``routes=1``) as picker results."""
-    if not _allowed(request):
+    """Matching models (and routes, with ``routes=1``) as picker results.
+
+    The catalog's models and prices are public (the public cost calculator's baseline picks
+    from them); the routing table is this deployment's own, so routes need a signed-in user
+    where the playground does."""
+    with_routes = request.GET.get("routes") == "1"
+    if with_routes and not _allowed(request):
         return HttpResponse(status=403)
     snapshot = catalog.current_sync()
     options = picker.search(snapshot, str(request.GET.get("q", ""))[:100], limit=PICK_LIMIT * 2)
-    if request.GET.get("routes") != "1":
+    if not with_routes:
         options = [o for o in options if not o.id.startswith(picker.ROUTE_PREFIX)]
     return render(request, "modelpages/_pick_results.html", {"options": options[:PICK_LIMIT]})

@@ -219,7 +219,12 @@ PAGES: list[tuple[str, Request, tuple[int, int, int]]] = [
         (302, 403, 404),
     ),
     ("modelpages:index", lambda h, w: h.get("/models/"), (302, 200, 200)),
-    ("modelpages:pick", lambda h, w: h.get("/models/pick/?q=gpt"), (403, 200, 200)),
+    ("modelpages:pick", lambda h, w: h.get("/models/pick/?q=gpt"), (200, 200, 200)),
+    (
+        "modelpages:pick routes",
+        lambda h, w: h.get("/models/pick/?q=demo&routes=1"),
+        (403, 200, 200),
+    ),
     ("sim:chat_completions", lambda h, w: post(h, "/sim/v1/chat/completions"), (401, 401, 401)),
     ("sim:models", lambda h, w: h.get("/sim/v1/models"), (401, 401, 401)),
     ("sim:embeddings", lambda h, w: post(h, "/sim/v1/embeddings"), (401, 401, 401)),
