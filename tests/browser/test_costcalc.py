@@ -83,3 +83,21 @@ def test_add_and_remove_query_types(calc: Page) -> None:
     expect(page.locator("#cc-summary")).to_be_visible()
     expect(page.locator("#cc-summary")).to_contain_text("Rule-based")
     expect(page.locator(".cc-breakdown")).to_contain_text("summaries")
+
+
+@pytest.mark.parametrize(
+    ("scheme", "text", "grid"), [("light", "#57606a", "#eef1f4"), ("dark", "#9ba7b4", "#262c34")]
+)
+def test_charts_follow_the_colour_scheme(
+    chromium: Browser, live_app: LiveServer, gateway_db: None, scheme: str, text: str, grid: str
+) -> None:
+    """Chart text and grid lines take the page's colours: light on dark in dark mode."""
+    call_command("sync_catalog", stdout=io.StringIO())
+    call_command("install_default_routes", stdout=io.StringIO())
+    context = chromium.new_context(base_url=live_app.url, color_scheme=scheme)  # type: ignore[arg-type]
+    page = context.new_page()
+    page.goto("/costcalc/")
+    expect(page.locator("canvas").first).to_be_visible()
+    drawn = page.evaluate("() => [Chart.defaults.color, Chart.defaults.borderColor]")
+    assert drawn == [text, grid]
+    context.close()

@@ -106,7 +106,7 @@
       sets.push({
         label: `route at ${(block.marker.share * 100).toFixed(1)} % strong`,
         data: [{ x: block.marker.share * 100, y: block.marker.quality }],
-        type: "scatter", pointRadius: 7, pointStyle: "triangle", backgroundColor: "#111827",
+        type: "scatter", pointRadius: 7, pointStyle: "triangle", backgroundColor: window.chartInk ? window.chartInk() : "#111827",
       });
     }
     return sets;
