@@ -49,18 +49,63 @@ def run_playground(page: Page) -> None:
     page.evaluate("() => window.scrollTo(0, 0)")
 
 
+def after_a_run(path: str) -> Callable[[Page], None]:
+    """Run the playground first (real traffic for the usage pages), then open `path`."""
+
+    def prepare(page: Page) -> None:
+        run_playground(page)
+        page.goto(path)
+
+    return prepare
+
+
+def first_request(page: Page) -> None:
+    """A request's page: the newest row of the request log after a playground run."""
+    after_a_run("/usage/requests/")(page)
+    page.locator("table a[href^='/usage/requests/']").first.click()
+    expect(page.locator("h1")).to_contain_text("Request")
+
+
+def signed_out(path: str) -> Callable[[Page], None]:
+    def prepare(page: Page) -> None:
+        page.context.clear_cookies()
+        page.goto(path)
+
+    return prepare
+
+
+def route_editor(page: Page) -> None:
+    """The admin's route editor for the first default route (pickers, fallback lists)."""
+    page.goto("/admin/routing/route/")
+    page.locator("#result_list tbody th a").first.click()
+    expect(page.locator("#route_form")).to_be_visible()
+
+
+# The elements that stick out past the window's right edge (to say what to fix).
+WIDEST = """() => Array.from(document.querySelectorAll('body *'))
+    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+    .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+      + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ')[0] : ''))"""
+
+
 @dataclass(frozen=True)
 class Shot:
     name: str
     path: str
     prepare: Callable[[Page], None] | None = None
+    header: str = ".site-header"  # what shows the page has drawn (the admin has its own)
 
 
 PAGES = [
     Shot("playground", "/playground/", run_playground),
     Shot("costcalc", "/costcalc/"),
-    Shot("usage", "/usage/"),
+    Shot("models", "/models/"),
+    Shot("usage", "/playground/", after_a_run("/usage/")),
+    Shot("requests", "/playground/", after_a_run("/usage/requests/")),
+    Shot("request", "/playground/", first_request),
     Shot("batch", "/batch/"),
+    Shot("login", "/playground/", signed_out("/accounts/login/")),
+    Shot("route-editor", "/admin/", route_editor, header="#header"),
 ]
 
 
@@ -120,11 +165,12 @@ def test_page_screenshot(
     page.set_default_timeout(15_000)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(shot.path)
-    expect(page.locator(".site-header")).to_be_visible()
     if shot.prepare:
         shot.prepare(page)
+    expect(page.locator(shot.header)).to_be_visible()
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{shot.name} scrolls sideways by {overflow}px at {variant}"
+    wide = page.evaluate(WIDEST) if overflow > 0 else []
+    assert overflow <= 0, f"{shot.name} scrolls sideways by {overflow}px at {variant}: {wide}"
     target = shots_dir / f"{shot.name}-{variant}.png"
     page.screenshot(path=str(target), full_page=variant != "phone")
     assert target.stat().st_size > 5_000
