@@ -88,11 +88,14 @@ def test_batch_estimate_with_debug_off(staff_http: httpx.Client) -> None:
 
 
 def test_anonymous_is_sent_to_login(live_app: LiveServer, gateway_db: None) -> None:
-    """Staff pages redirect an anonymous visitor; the models page needs a login outside DEBUG."""
+    """Staff pages redirect an anonymous visitor; the models page and the route picker need a
+    login outside DEBUG, the model picker (public prices) does not."""
     with httpx.Client(base_url=live_app.url, timeout=20) as http:
         for url in ("/usage/requests/", "/usage/requests/1/", "/batch/estimate/", "/models/"):
             response = http.get(url)
             assert response.status_code in (302, 405), url
             if response.status_code == 302:
                 assert "login" in response.headers["location"], url
-        assert http.get("/models/pick/?q=gpt").status_code == 403
+        public = http.get("/models/pick/?q=gpt")  # the public calculator's baseline picker
+        assert public.status_code == 200 and "gpt" in public.text
+        assert http.get("/models/pick/?q=demo&routes=1").status_code == 403
