@@ -8,6 +8,12 @@ a minimal answer; below that the request is refused before any upstream call (42
 `budget_exceeded`). The answer then cannot cost more than was reserved, so the recorded spend
 stays within the budget however many requests run at once. Input tokens are estimated with a
 margin (the upstream's own count may differ from ours).
+
+An ensemble (a plan that fans out) sends one body to every member, so the cap is one limit
+they share: the largest for which every member's input and answer plus the judge's worst case
+(Plan.worst_cost: it reads the question and every capped answer, and writes at most
+JUDGE_OUTPUT_TOKENS) fit the reservation. Streaming ensembles are refused before this
+(routing/engine/gateway.py), so nothing fans out uncapped.
 """
 
 from __future__ import annotations
@@ -52,6 +58,8 @@ def ask(chosen: Plan, inp: PolicyInput) -> Ask | None:
 def tokens_for(chosen: Plan, budget: Ask, micro_usd: int) -> int:
     """The most output tokens any attempt of the plan can write within `micro_usd`."""
     usd = Decimal(micro_usd) / MICRO
+    if chosen.fans_out:
+        return _shared_tokens(chosen, budget, usd)
     best = budget.wanted
     for attempt in chosen.attempts:
         model = attempt.model
@@ -60,6 +68,20 @@ def tokens_for(chosen: Plan, budget: Ask, micro_usd: int) -> int:
         left = usd - model.input_price * budget.input_tokens / MICRO
         best = min(best, int(left / (model.output_price / MICRO)))
     return max(1, best)
+
+
+def _shared_tokens(chosen: Plan, budget: Ask, usd: Decimal) -> int:
+    """The largest output limit every member shares (one body) such that all the members
+    and the judge's worst case (Plan.worst_cost) fit `usd`: a search, the cost only grows."""
+    low, high = 1, budget.wanted
+    while low < high:
+        mid = (low + high + 1) // 2
+        cost = chosen.worst_cost(budget.input_tokens, mid)
+        if cost is not None and cost <= usd:
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
 def cap(body: dict[str, Any], tokens: int) -> None:
