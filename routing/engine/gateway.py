@@ -121,7 +121,7 @@ async def _admit(
     tokens = _tokens(inp)
     budget = None
     if key is not None and key.budget_usd is not None:
-        budget = budget_cap.ask(chosen, inp)
+        budget = budget_cap.ask(chosen, inp, int(body.get("n") or 1))
     if budget is None:
         worst = chosen.worst_cost(inp.input_tokens, inp.output_tokens)
         ctx.reservation = await limits.admit(key, tokens, worst, ctx.requested_model)
