@@ -1,4 +1,8 @@
-"""Ensemble: fan out to several models at once, one choice per model, an optional judge."""
+"""Ensemble: fan out to several models at once, one choice per model, an optional judge.
+
+The judge is the plan's (resolved when it was planned, so the reservation counted it) and
+writes at most JUDGE_OUTPUT_TOKENS: Plan.worst_cost can then bound what a judged ensemble costs.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from typing import Any, cast
 from routing.catalog import pricing
 from routing.engine import dispatch
 from routing.engine.outcome import Answered, AttemptLog, Exhausted
-from routing.engine.plan import Attempt, Plan
+from routing.engine.plan import JUDGE_OUTPUT_TOKENS, Attempt, Plan
 from routing.errors import GatewayError
 from routing.providers import Completion
 
@@ -65,6 +69,15 @@ def _member_cost(member: Member) -> Decimal | None:
     return pricing.cost(model.prices_ref, member.completion.usage)
 
 
+def _question(body: dict[str, Any]) -> str:
+    """The last user message's text: its text parts only (what the reservation counted)."""
+    users = [m.get("content") for m in body["messages"] if m.get("role") == "user"]
+    content = users[-1] if users else ""
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return content if isinstance(content, str) else ""
+
+
 async def _judge(
     plan: Plan, body: dict[str, Any], members: list[Member]
 ) -> tuple[dict[str, Any] | None, tuple[Decimal | None, ...]]:
@@ -73,20 +86,20 @@ async def _judge(
     answered = [(i, m) for i, m in enumerate(members) if m.completion is not None]
     if not judge_name or len(answered) < 2:
         return None, ()
-    from routing.catalog import current
-
-    judge = (await current()).resolve(judge_name)
+    judge = plan.judge  # the model the reservation counted (routing/engine/plan.py)
     if judge is None:
         return {"model": judge_name, "error": "judge model not in catalog"}, ()
-    question = next(
-        (m.get("content") for m in reversed(body["messages"]) if m.get("role") == "user"), ""
-    )
+    question = _question(body)
     answers = "\n\n".join(
         f"Answer {i}:\n{m.completion.body['choices'][0]['message'].get('content') or ''}"  # type: ignore[union-attr]
         for i, m in answered
     )
     prompt = JUDGE_PROMPT.format(question=question, answers=answers)
-    judge_body = {"messages": [{"role": "user", "content": prompt}], "temperature": 0}
+    judge_body = {
+        "messages": [{"role": "user", "content": prompt}],
+        "temperature": 0,
+        "max_tokens": JUDGE_OUTPUT_TOKENS,
+    }
     try:
         verdict, _ = await dispatch.complete(
             Plan((Attempt(judge),)), judge_body, time.perf_counter()

@@ -117,11 +117,11 @@ async def _admit(
 ) -> int:
     """Reserve the plan's worst case against the key's limits; the tokens reserved. With a
     budget, reserve what the answer may cost and cap the upstream's max_tokens to it
-    (routing/guards/budget_cap.py); ensembles keep their estimate."""
+    (routing/guards/budget_cap.py; an ensemble's members and judge included)."""
     tokens = _tokens(inp)
     budget = None
-    if key is not None and key.budget_usd is not None and not chosen.fans_out:
-        budget = budget_cap.ask(chosen, inp)
+    if key is not None and key.budget_usd is not None:
+        budget = budget_cap.ask(chosen, inp, int(body.get("n") or 1))
     if budget is None:
         worst = chosen.worst_cost(inp.input_tokens, inp.output_tokens)
         ctx.reservation = await limits.admit(key, tokens, worst, ctx.requested_model)

@@ -384,6 +384,7 @@ def plan_route(slug: str, inp: PolicyInput, ctx: Context) -> Plan:
         extra=choice.extra,
         fans_out=strategy.fans_out,
         first_token_timeout=route.first_token_timeout,
+        judge=ctx.snapshot.resolve(choice.extra["judge"]) if choice.extra.get("judge") else None,
     )
 
 

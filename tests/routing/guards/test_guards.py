@@ -311,3 +311,20 @@ def test_model_token_quota_falls_back(client: openai.OpenAI, fake: FakeUpstream)
         model="route/tokens", messages=MESSAGES, max_tokens=1000
     )
     assert (first.model, second.model) == ("fakeai/gpt-4o", "fakeai/gpt-4o-mini")
+
+
+def test_budget_caps_every_choice_of_n(live_app: LiveServer, fake: FakeUpstream) -> None:
+    """n=3 is three whole answers (three calls to an Anthropic model): $0.01 at $15/M out
+    pays ~220 tokens each, not ~660; the spend stays within the budget."""
+    Model.objects.filter(model_id="claude-3-5-sonnet-20241022").update(
+        input_price=3, output_price=15
+    )  # as genai-prices records it
+    fake.set_reply("claude-3-5-sonnet-20241022", "word " * 2000)
+    response = sdk(live_app, key_with(budget_usd=Decimal("0.01"))).chat.completions.create(
+        model="fakeanthropic/claude-3-5-sonnet-20241022", messages=MESSAGES, n=3, max_tokens=1000
+    )
+    sent = [r.body["max_tokens"] for r in fake.requests]
+    assert len(sent) == 3 and len(response.choices) == 3
+    assert all(150 <= tokens <= 222 for tokens in sent)
+    records.writer.flush(10)
+    assert sum(r.cost_usd for r in UsageRecord.objects.filter(status="ok")) <= Decimal("0.01")

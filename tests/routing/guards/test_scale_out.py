@@ -28,11 +28,18 @@ ROOT = Path(__file__).resolve().parents[3]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DB_NAME = f"switchyard_scaleout_{os.getpid()}"
 SETUP = """
-from routing.models import ApiKey, Model, Provider
+from routing.models import ApiKey, Model, Provider, Route, RouteTarget
 p = Provider.objects.create(slug="fakeai", name="FakeAI", protocol="openai",
                             base_url="{base}", api_key="sk-x")
 Model.objects.create(provider=p, model_id="gpt-4o", prices_ref="openai:gpt-4o", price_known=True,
                      input_price=2.5, output_price=10)
+twin = Provider.objects.create(slug="fakealt", name="FakeAlt", protocol="openai",
+                               base_url="{base}", api_key="sk-x")
+Model.objects.create(provider=twin, model_id="gpt-4o", prices_ref="openai:gpt-4o",
+                     price_known=True, input_price=2.5, output_price=10)
+route = Route.objects.create(slug="judged", strategy="ensemble", judge_model="fakeai/gpt-4o")
+for position, model in enumerate(["fakeai/gpt-4o", "fakealt/gpt-4o"]):
+    RouteTarget.objects.create(route=route, position=position, model=model)
 for name, extra in {keys}.items():
     key, raw = ApiKey.issue(name, **extra)
     open("{var}/" + name + ".key", "w").write(raw)
@@ -141,6 +148,7 @@ def cluster(
     keys = {
         "rpm10": {"rpm": 10},
         "budget": {"budget_usd": Decimal("0.0030")},
+        "ensemble": {"budget_usd": Decimal("0.13")},
         "plain": {},
         "limited": {"rpm": 1000},
     }
@@ -167,7 +175,8 @@ def cluster(
 
 
 async def spread(cluster: Cluster, key: str, n: int, **body: object) -> list[httpx.Response]:
-    payload = {"model": "fakeai/gpt-4o", "messages": [{"role": "user", "content": "hi"}], **body}
+    payload = {"model": "fakeai/gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+    payload.update(body)
     async with httpx.AsyncClient(timeout=30) as http:
         calls = [
             http.post(
@@ -204,6 +213,24 @@ def test_budget_is_exact_across_three_processes(cluster: Cluster, fake: FakeUpst
     assert {r.json()["error"]["code"] for r in refused} == {"budget_exceeded"}
     spent = sum(Decimal(r.headers["x-switchyard-cost-usd"]) for r in ok)
     assert spent <= Decimal("0.0030")
+
+
+def test_ensemble_budget_holds_across_three_processes(cluster: Cluster, fake: FakeUpstream) -> None:
+    """A budget for about 5 judged ensembles (two members and a judge, ~$0.026 each): 30
+    concurrent requests without max_tokens over three servers, then more one at a time until
+    refused; every member and judge call had a limit and the spend stays within the budget."""
+    fake.set_reply("gpt-4o", "word " * 1000)
+    key = cluster.key("ensemble")
+    responses = asyncio.run(spread(cluster, key, 30, model="route/judged"))
+    for _ in range(12):
+        responses += asyncio.run(spread(cluster, key, 1, model="route/judged"))
+    ok = [r for r in responses if r.status_code == 200]
+    refused = [r for r in responses if r.status_code != 200]
+    assert ok and {r.json()["error"]["code"] for r in refused} == {"budget_exceeded"}
+    assert all(r.body.get("max_tokens") for r in fake.requests)
+    spent = sum(Decimal(r.headers["x-switchyard-cost-usd"]) for r in ok)
+    print(f"ensembles over 3 processes: {len(ok)} answered, spent {spent} of 0.13")
+    assert Decimal("0.09") <= spent <= Decimal("0.13")
 
 
 def test_survives_redis_restart(cluster: Cluster, fake: FakeUpstream) -> None:
