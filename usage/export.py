@@ -32,7 +32,7 @@ COLUMNS = [
     "model", "provider", "status", "http_status", "error_type", "stream", "input_tokens",
     "output_tokens", "cached_tokens", "tokens_estimated", "cost_usd", "price_known",
     "cache_hit", "saved_usd", "latency_ms", "ttft_ms", "attempts", "fallback", "query_type",
-    "decision",
+    "decision", "protocol",
 ]  # fmt: skip
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -76,6 +76,7 @@ def row(record: UsageRecord) -> list[str]:
         str(fell_back(record.attempts)).lower(),
         safe_text(record.query_type),
         safe_text(record.decision),
+        record.protocol,
     ]
 
 

@@ -196,6 +196,7 @@ async def test_csv_export(traffic: list[UsageRecord], asgi_web: AsyncClient) -> 
     unpriced = by_id[traffic[4].request_id]
     assert (unpriced["cost_usd"], unpriced["price_known"]) == ("", "false")
     assert by_id[traffic[1].request_id]["fallback"] == "true"
+    assert [r["protocol"] for r in rows] == [r.protocol for r in oldest_first]  # the door
     cache = by_id[traffic[3].request_id]
     assert (cache["cache_hit"], cache["cost_usd"]) == ("true", "0.00000000")
     assert cache["saved_usd"] == "0.12500000"
@@ -243,3 +244,9 @@ def test_dashboard_filters_by_front_door(web: Client) -> None:
     assert "$0.10" in chat and "$0.50" not in chat
     bad = page(web, IN_RANGE + "&protocol=%3Cscript%3E", status=400)
     assert "Pick chat, messages or all doors." in bad and "<script>" not in bad
+
+
+def test_csv_rows_name_the_front_door(db: None) -> None:
+    """The export's last column is the door the request came in by."""
+    row = export.row(record(at(D1), protocol="messages", model=DEEPSEEK))
+    assert dict(zip(export.COLUMNS, row, strict=True))["protocol"] == "messages"
