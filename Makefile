@@ -36,7 +36,9 @@ run: install
 	@mkdir -p var
 	@DEBUG=$${DEBUG:-1} REQUEST_LOG=$(REQUEST_LOG) $(PY) -m config.devserver --host $(HOST) --port $(PORT)
 
-# The whole suite twice: embedded (SQLite + local memory), then shared state (PostgreSQL + Redis).
+# The whole suite on the embedded default (SQLite + local memory), then again on shared state
+# (PostgreSQL + Redis) without the browser tests: those drive pages over the same ORM and already
+# run twice on SQLite (as developed and as deployed); this keeps CI under 15 minutes.
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
 
@@ -48,7 +50,7 @@ test: install-dev
 	@echo "== suite on SQLite + local memory =="
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest $(PYTEST_ARGS)
 	@echo "== suite on PostgreSQL + Redis =="
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
