@@ -93,7 +93,15 @@ class AliasAdmin(admin.ModelAdmin):
     autocomplete_fields = ["model"]
 
 
-CREATE_FIELDS = ("name", "rpm", "tpm", "budget_usd", "allowed_regions")
+CREATE_FIELDS = (
+    "name",
+    "rpm",
+    "tpm",
+    "budget_usd",
+    "allowed_regions",
+    "store_bodies",
+    "body_retention_days",
+)
 
 
 class ApiKeyCreateForm(forms.ModelForm):

@@ -13,6 +13,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from routing.bodies_opt_in import StoresBodies
+
 KEY_PREFIX = "sy-"
 
 
@@ -158,7 +160,7 @@ def hash_key(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-class ApiKey(models.Model):
+class ApiKey(StoresBodies):
     """A Switchyard API key; only its SHA-256 is stored."""
 
     name = models.CharField(max_length=100)
@@ -209,7 +211,7 @@ def strategy_choices() -> list[tuple[str, str]]:
     return choices()
 
 
-class Route(models.Model):
+class Route(StoresBodies):
     """A named route of the routing table: `model="route/<slug>"`."""
 
     bumps_config_version = True

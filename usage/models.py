@@ -72,3 +72,24 @@ class UsageRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id} {self.model or self.requested_model} {self.status}"
+
+
+BODY_CAP = 256 * 1024  # bytes kept of a request's body and of its answer, each
+
+
+class RequestBody(models.Model):
+    """A request's body as its door received it and the answer as the gateway assembled it,
+    kept only when the request's key or route opts in (`store_bodies`), until `expires_at`.
+    Keyed by the request id (a record's `request_id`); staff read it on the request's page."""
+
+    request_id = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    request = models.TextField(blank=True, help_text="As received (UTF-8), up to 256 KB.")
+    answer = models.TextField(blank=True, help_text="As assembled by the gateway, up to 256 KB.")
+    request_bytes = models.PositiveIntegerField(default=0, help_text="The whole body's size.")
+    answer_bytes = models.PositiveIntegerField(default=0, help_text="The whole answer's size.")
+    truncated = models.BooleanField(default=False, help_text="Either was cut at 256 KB.")
+
+    def __str__(self) -> str:
+        return f"body of {self.request_id}"

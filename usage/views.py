@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 from accounts.access import staff_required
 from usage.models import UsageRecord
 
-from . import charts, export, reports, requestlog
+from . import bodies, charts, export, reports, requestlog
 from .forms import PROTOCOLS, RangeForm
 
 PRESETS = (7, 30, 90)
@@ -95,6 +95,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "r": record,
         "others": requestlog.neighbours(record),
+        "body": bodies.for_request(record.request_id),
         "day_query": requestlog.link(reports.DateRange(day, day)),
     }
     return render(request, "usage/request.html", context)

@@ -82,6 +82,7 @@ class KeyEntry:
     rpm: int | None = None
     tpm: int | None = None
     budget_usd: Decimal | None = None
+    keep_days: int = 0  # store request bodies this many days (0: not at all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,7 @@ class RouteEntry:
     cache_nondeterministic: bool = False
     enabled: bool = True
     first_token_timeout: float | None = None
+    keep_days: int = 0  # store request bodies this many days (0: not at all)
 
 
 @dataclass(frozen=True)
@@ -217,11 +219,23 @@ def load_snapshot(version: object) -> Snapshot:
     }
     keys = {
         k.key_hash: KeyEntry(
-            k.id, k.name, k.active, regions(k.allowed_regions), k.rpm, k.tpm, k.budget_usd
+            k.id,
+            k.name,
+            k.active,
+            regions(k.allowed_regions),
+            k.rpm,
+            k.tpm,
+            k.budget_usd,
+            keep_days(k),
         )
         for k in ApiKey.objects.all()
     }
     return Snapshot(version, models, aliases, keys, load_routes())
+
+
+def keep_days(row: Any) -> int:
+    """How long a key's or route's requests keep their bodies (0: not kept)."""
+    return row.body_retention_days if row.store_bodies else 0
 
 
 def regions(text: str) -> frozenset[str]:
@@ -253,6 +267,7 @@ def route_entry(route: Any, targets: list[Any]) -> RouteEntry:
         cache_nondeterministic=route.cache_nondeterministic,
         enabled=route.enabled,
         first_token_timeout=route.first_token_timeout_seconds,
+        keep_days=keep_days(route),
     )
 
 

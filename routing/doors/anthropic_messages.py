@@ -144,6 +144,7 @@ async def messages(headers: Mapping[str, str], body: bytes, request_id: str) -> 
     validate(data)
     request, dropped = internal_request(data, headers)
     ctx = _context(key.id, key.allowed_regions, data, headers, request_id)
+    ctx.request_body = body
     if request.stream:
         session = await gateway.open_stream(request, snapshot, ctx, key)
         estimate = estimate_input_tokens(request.messages)

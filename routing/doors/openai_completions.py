@@ -94,6 +94,7 @@ async def completions(request: Request) -> Reply:
     req = parse(request.body)
     text = _prompt_text(req.prompt)
     ctx = new_context(DOOR, req.model, key.id, False, "", key.allowed_regions, request.request_id)
+    ctx.request_body = request.body
     inp = PolicyInput(
         model=req.model,
         prompt=text,

@@ -186,6 +186,7 @@ async def embeddings(request: Request) -> Reply:
         query_type=request.headers.get("x-switchyard-query-type", ""),
         allowed_regions=key.allowed_regions,
         request_id=request.request_id,
+        request_body=request.body,
     )
     ctx.cache_read, ctx.cache_write = directives(request.headers.get("cache-control", ""))
     completion = await complete(req, snapshot, ctx, key)

@@ -158,6 +158,7 @@ async def create(request: Request) -> Reply:
         DOOR, chat.model, key.id, chat.stream, query_type, key.allowed_regions, request.request_id
     )
     ctx.cache_read, ctx.cache_write = directives(request.headers.get("cache-control", ""))
+    ctx.request_body = request.body
     turn = Turn(req, items, previous, key.id)
     if req.get("stream"):
         session = await gateway.open_stream(chat, snapshot, ctx, key)

@@ -9,12 +9,15 @@ reads the properties below.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
+
+import orjson
 
 from routing.catalog import ModelEntry, pricing
 from routing.catalog.pricing import TokenUsage
@@ -25,7 +28,7 @@ if TYPE_CHECKING:
     from routing.guards.cache import Cached
     from routing.guards.limits import Reservation
 
-__all__ = ["AttemptLog", "CallContext", "new_request_id", "usage_row"]
+__all__ = ["AttemptLog", "CallContext", "body_row", "new_request_id", "usage_row"]
 
 _ids = itertools.count()
 _id_prefix = (os.getpid(), "")
@@ -56,6 +59,7 @@ class CallContext:
     allowed_regions: frozenset[str] = frozenset()
     cache_read: bool = True
     cache_write: bool = True
+    request_body: bytes = b""  # as received: kept only when the key or the route opts in
     # What happened: outcomes, kept here by routing.engine.gateway (their only writer).
     plan: Plan | None = None
     answer: Answered | None = None
@@ -65,6 +69,8 @@ class CallContext:
     usage: TokenUsage = field(default_factory=TokenUsage)  # current (streams: as relayed)
     ending: Ending = OK
     settle_headers: dict[str, str] = field(default_factory=dict)
+    keep_days: int = 0  # the key's or route's body retention (0: bodies not kept)
+    reply: Any = None  # the answer as assembled, set only when bodies are kept
     _cost_memo: tuple[object, tuple[object, ...], Decimal | None] | None = field(
         default=None, repr=False
     )
@@ -184,4 +190,37 @@ def usage_row(ctx: CallContext) -> dict[str, Any]:
         "cache_hit": ctx.cache_hit,
         "saved_usd": ctx.saved_usd,
         "complexity_score": ctx.complexity_score,
+    }
+
+
+def _capped(data: bytes, cap: int) -> tuple[str, bool]:
+    """The first `cap` bytes as text (a character cut in two is dropped), and whether it was cut."""
+    return data[:cap].decode("utf-8", "replace" if len(data) <= cap else "ignore"), len(data) > cap
+
+
+def body_row(ctx: CallContext) -> dict[str, Any]:
+    """What `usage.models.RequestBody` keeps of a request whose key or route opts in: its body
+    as the door received it and the answer as the gateway assembled it (the completion's JSON,
+    or a stream's text), each capped, and when to drop them."""
+    from usage.models import BODY_CAP
+
+    reply = ctx.reply
+    if reply is None:
+        answer = b""
+    elif isinstance(reply, str):
+        answer = reply.encode()
+    else:
+        answer = orjson.dumps(reply, option=orjson.OPT_INDENT_2, default=str)
+    request, request_cut = _capped(ctx.request_body, BODY_CAP)
+    text, answer_cut = _capped(answer, BODY_CAP)
+    now = dt.datetime.now(dt.UTC)
+    return {
+        "request_id": ctx.request_id,
+        "created_at": now,
+        "expires_at": now + dt.timedelta(days=ctx.keep_days),
+        "request": request,
+        "answer": text,
+        "request_bytes": len(ctx.request_body),
+        "answer_bytes": len(answer),
+        "truncated": request_cut or answer_cut,
     }

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import orjson
+
 from routing.catalog import KeyEntry, Snapshot
 from routing.engine import dispatch, ensemble, latency, telemetry
 from routing.engine.context import CallContext
@@ -67,6 +69,18 @@ def plan(chat: ChatRequest, snapshot: Snapshot, ctx: CallContext) -> tuple[Plan,
     return ctx.plan, inp
 
 
+def _keep(
+    ctx: CallContext, key: KeyEntry | None, snapshot: Snapshot, chat: ChatRequest | None = None
+) -> None:
+    """Keep the bodies when the key or the route opts in (the shorter retention when both
+    do); a caller without a door (playground, batch) keeps the request as sent upstream."""
+    route = snapshot.routes.get(ctx.route) if ctx.route else None
+    days = [d for d in (key.keep_days if key else 0, route.keep_days if route else 0) if d]
+    ctx.keep_days = min(days) if days else 0
+    if ctx.keep_days and not ctx.request_body and chat is not None:
+        ctx.request_body = orjson.dumps(chat.upstream_body())
+
+
 def _tokens(inp: PolicyInput) -> int:
     """Tokens to reserve: the prompt's estimate and the output limit."""
     return inp.input_tokens + (inp.output_tokens or DEFAULT_OUTPUT_ESTIMATE)
@@ -77,6 +91,8 @@ def _failed(ctx: CallContext, err: GatewayError) -> None:
         ctx.attempts = err.attempts
     error_type = err.error_type if isinstance(err, Exhausted) else ""
     ctx.ending = Ending("error", err.status, error_type or err.code or err.type)
+    if ctx.keep_days:
+        ctx.reply = err.payload()
     err.headers.update(ctx.limit_headers)
     telemetry.finished(ctx)
 
@@ -143,6 +159,8 @@ async def _complete(
     chat: ChatRequest, snapshot: Snapshot, ctx: CallContext, key: KeyEntry | None
 ) -> Completion:
     chosen, inp = plan(chat, snapshot, ctx)
+    if ctx.keep_days or chosen.route:
+        _keep(ctx, key, snapshot, chat)
     name, ttl, hit = await _cached(chat, snapshot, ctx, key)
     if hit is not None:
         return Completion(body=hit.body, usage=hit.usage)
@@ -176,8 +194,11 @@ def _recorded_if_it_fails(ctx: CallContext) -> Iterator[None]:
 async def complete(
     chat: ChatRequest, snapshot: Snapshot, ctx: CallContext, key: KeyEntry | None = None
 ) -> Completion:
+    ctx.keep_days = key.keep_days if key is not None else 0
     with _recorded_if_it_fails(ctx):
         completion = await _complete(chat, snapshot, ctx, key)
+    if ctx.keep_days:
+        ctx.reply = completion.body
     _observe(ctx)
     telemetry.finished(ctx)
     return completion
@@ -250,6 +271,8 @@ class StreamSession:
             text = "".join(self.text)
             body = cache.completion_from_stream(ctx.request_id, model, ctx.usage, text, self.finish)
             await _store(ctx, name, ttl, body)
+        if ctx.keep_days:
+            ctx.reply = "".join(self.text)
         _observe(ctx)
         telemetry.finished(ctx)
 
@@ -259,6 +282,8 @@ async def _open(
 ) -> StreamSession:
     body = chat.upstream_body()
     chosen, inp = plan(chat, snapshot, ctx)
+    if ctx.keep_days or chosen.route:
+        _keep(ctx, key, snapshot, chat)
     if chosen.fans_out:
         raise invalid(
             f"{chosen.strategy.capitalize()} routes answer without streaming: send stream=false.",
@@ -280,5 +305,6 @@ async def _open(
 async def open_stream(
     chat: ChatRequest, snapshot: Snapshot, ctx: CallContext, key: KeyEntry | None = None
 ) -> StreamSession:
+    ctx.keep_days = key.keep_days if key is not None else 0
     with _recorded_if_it_fails(ctx):
         return await _open(chat, snapshot, ctx, key)

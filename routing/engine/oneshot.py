@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from routing.catalog import KeyEntry, Snapshot
 from routing.engine import dispatch, telemetry
 from routing.engine.context import CallContext
-from routing.engine.gateway import _answered, _observe, _recorded_if_it_fails, _settle
+from routing.engine.gateway import _answered, _keep, _observe, _recorded_if_it_fails, _settle
 from routing.engine.live import plan_live
 from routing.engine.outcome import Answered
 from routing.engine.plan import Attempt, Plan
@@ -66,6 +66,8 @@ async def _run(
     shot: OneShot, snapshot: Snapshot, ctx: CallContext, key: KeyEntry | None
 ) -> Completion:
     ctx.plan = chosen = plan_live(shot.inp, snapshot)
+    if ctx.keep_days or chosen.route:
+        _keep(ctx, key, snapshot)
     wrong = _wrong_kind(chosen, shot.kind)
     if wrong is not None:
         raise wrong
@@ -89,8 +91,11 @@ async def _run(
 async def run(
     shot: OneShot, snapshot: Snapshot, ctx: CallContext, key: KeyEntry | None = None
 ) -> Completion:
+    ctx.keep_days = key.keep_days if key is not None else 0
     with _recorded_if_it_fails(ctx):
         completion = await _run(shot, snapshot, ctx, key)
+    if ctx.keep_days:
+        ctx.reply = completion.body
     _observe(ctx)
     telemetry.finished(ctx)
     return completion

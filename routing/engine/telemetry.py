@@ -14,7 +14,7 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
-from routing.engine.context import CallContext, usage_row
+from routing.engine.context import CallContext, body_row, usage_row
 from routing.transport import records
 from routing.transport.gather import Gatherer
 
@@ -153,6 +153,8 @@ def finished(ctx: CallContext) -> None:
     record is written and the log line emitted by background threads)."""
     record = usage_row(ctx)
     records.submit(record)
+    if ctx.keep_days:
+        records.submit_body(body_row(ctx))
     _observe(ctx, record)
     if log.isEnabledFor(logging.INFO):
         request_log.add((time.time(), record))

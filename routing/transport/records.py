@@ -6,6 +6,9 @@ SWITCHYARD_USAGE_FLUSH_SECONDS or until SOON rows wait, writes what came with on
 INSERT per batch, keeps
 rows it could not write and tries again (a database that went away loses nothing
 acknowledged), and flushes what is left when the process exits.
+
+The same thread writes the opt-in request bodies (`submit_body`, rare: the ORM is fine for
+them) and, at most every PRUNE_SECONDS, deletes those past their retention.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from routing.transport.gather import Gatherer
 log = logging.getLogger(__name__)
 BATCH = 500
 SOON = 128  # rows that cut the gathering short: writes stay small and evenly spread
+PRUNE_SECONDS = 600.0
 
 
 def drop_broken_connection() -> None:
@@ -162,6 +166,10 @@ class UsageWriter(Gatherer):
     def submit(self, fields: dict[str, Any]) -> None:
         self.add(prepare(fields))
 
+    def submit_body(self, fields: dict[str, Any]) -> None:
+        """A request's bodies (`usage.models.RequestBody` columns); rows stay lists."""
+        self.add(fields)
+
     def interval(self) -> float:
         return float(settings.SWITCHYARD_USAGE_FLUSH_SECONDS)
 
@@ -172,20 +180,29 @@ class UsageWriter(Gatherer):
         with self._cond:
             self._busy = True
         rows = self.take()
+        bodies = [item for item in rows if type(item) is dict]
+        if bodies:
+            rows = [item for item in rows if type(item) is not dict]
         for start in range(0, len(rows), BATCH):
             self._write_until_done(rows[start : start + BATCH])
+        if bodies:
+            self._until_done(lambda: write_bodies(bodies), len(bodies))
         with self._cond:
             self._busy = False
             self._cond.notify_all()
 
     def _write_until_done(self, batch: list[list[Any]]) -> None:
+        self._until_done(lambda: self.write(batch), len(batch))
+
+    @staticmethod
+    def _until_done(write: Callable[[], None], count: int) -> None:
         delay = 0.5
         while True:
             try:
-                self.write(batch)
+                write()
                 return
             except Exception:  # noqa: BLE001 - the database may be away; keep the rows
-                log.exception("usage records not written yet (%d rows), retrying", len(batch))
+                log.exception("usage records not written yet (%d rows), retrying", count)
                 with contextlib.suppress(Exception):
                     close_old_connections()
                 time.sleep(delay)
@@ -215,9 +232,33 @@ class UsageWriter(Gatherer):
         return True
 
 
+_pruned = [0.0]  # monotonic time of the last deletion of expired bodies
+
+
+def write_bodies(bodies: list[dict[str, Any]]) -> None:
+    """Insert the bodies (a request id already kept is left as it is) and, now and then,
+    delete those whose retention has ended."""
+    from usage.models import RequestBody
+
+    if connection.connection is not None and connection.errors_occurred:
+        close_old_connections()
+    RequestBody.objects.bulk_create(
+        [RequestBody(**fields) for fields in bodies], ignore_conflicts=True
+    )
+    if time.monotonic() - _pruned[0] > PRUNE_SECONDS:
+        from usage import bodies as stored
+
+        stored.prune()
+        _pruned[0] = time.monotonic()
+
+
 writer = UsageWriter()
 atexit.register(writer.flush, 30.0)
 
 
 def submit(fields: dict[str, Any]) -> None:
     writer.submit(fields)
+
+
+def submit_body(fields: dict[str, Any]) -> None:
+    writer.submit_body(fields)

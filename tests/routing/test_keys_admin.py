@@ -141,17 +141,19 @@ def test_api_key_admin_shows_no_hash(db: None) -> None:
 
 
 def test_create_a_key_in_the_admin_shows_it_once(gateway_db: None, live_app: LiveServer) -> None:
-    """Adding a key with rpm, tpm, budget and regions shows the key once; it works, only its
+    """Adding a key with rpm, tpm, budget, regions and body storage shows the key once; it works, only its
     hash is stored, and the key list and its change page never show it again."""
     browser = staff_browser()
     form = {"name": "web-app", "rpm": "60", "tpm": "100000", "budget_usd": "25",
-            "allowed_regions": "US, eu"}  # fmt: skip
+            "allowed_regions": "US, eu", "store_bodies": "on",
+            "body_retention_days": "14"}  # fmt: skip
     response = browser.post("/admin/routing/apikey/add/", form)
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     page = response.content.decode()
     raw = re.search(r'<code id="issued-key"[^>]*>(sy-[^<]+)</code>', page).group(1)  # type: ignore[union-attr]
     key = ApiKey.objects.get(name="web-app")
     assert (key.rpm, key.tpm, key.budget_usd, key.allowed_regions) == (60, 100000, 25, "us,eu")
+    assert (key.store_bodies, key.body_retention_days) == (True, 14)
     assert key.key_hash == hash_key(raw) and raw.startswith(key.prefix)
     assert "shown only once" in page
     for url in ("/admin/routing/apikey/", f"/admin/routing/apikey/{key.pk}/change/"):

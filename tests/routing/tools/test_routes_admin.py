@@ -149,6 +149,7 @@ ROUTE_FORM = {
     "estimator": "learned",
     "fallbacks": "[]",
     "cache_ttl_seconds": "0",
+    "body_retention_days": "7",
     "enabled": "on",
 }
 
