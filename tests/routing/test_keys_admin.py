@@ -9,7 +9,7 @@ from io import StringIO
 import openai
 import pytest
 from django.contrib.auth.models import User
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from routing.models import ApiKey, Provider, hash_key
@@ -48,6 +48,20 @@ def test_create_api_key_prints_the_key_last_and_stores_only_its_hash(db: None) -
     assert raw.startswith(key.prefix) and len(key.prefix) < len(raw) // 2
     _, other = create_key("my-app")
     assert other != raw
+
+
+def test_create_api_key_opts_in_to_body_storage(db: None) -> None:
+    """--store-bodies DAYS turns storage on with that retention; out of range is refused."""
+    out = StringIO()
+    call_command("create_api_key", "kept", "--store-bodies", "14", stdout=out)
+    key = ApiKey.objects.get(name="kept")
+    assert (key.store_bodies, key.body_retention_days) == (True, 14)
+    assert "store_bodies 14" in out.getvalue()
+    create_key("plain")
+    assert not ApiKey.objects.get(name="plain").store_bodies  # off by default
+    with pytest.raises(CommandError, match="1 to 365"):
+        call_command("create_api_key", "never", "--store-bodies", "0", stdout=StringIO())
+    assert not ApiKey.objects.filter(name="never").exists()
 
 
 def test_created_key_works_through_the_sdk(gateway_db: None, live_app: LiveServer) -> None:
