@@ -69,14 +69,13 @@ def plan(chat: ChatRequest, snapshot: Snapshot, ctx: CallContext) -> tuple[Plan,
     return ctx.plan, inp
 
 
-def _keep(
-    ctx: CallContext, key: KeyEntry | None, snapshot: Snapshot, chat: ChatRequest | None = None
-) -> None:
+def _keep(ctx: CallContext, snapshot: Snapshot, chat: ChatRequest | None = None) -> None:
     """Keep the bodies when the key or the route opts in (the shorter retention when both
     do); a caller without a door (playground, batch) keeps the request as sent upstream."""
     route = snapshot.routes.get(ctx.route) if ctx.route else None
-    days = [d for d in (key.keep_days if key else 0, route.keep_days if route else 0) if d]
-    ctx.keep_days = min(days) if days else 0
+    days = route.keep_days if route is not None else 0  # ctx.keep_days: the key's, or 0
+    if days and (not ctx.keep_days or days < ctx.keep_days):
+        ctx.keep_days = days
     if ctx.keep_days and not ctx.request_body and chat is not None:
         ctx.request_body = orjson.dumps(chat.upstream_body())
 
@@ -160,7 +159,7 @@ async def _complete(
 ) -> Completion:
     chosen, inp = plan(chat, snapshot, ctx)
     if ctx.keep_days or chosen.route:
-        _keep(ctx, key, snapshot, chat)
+        _keep(ctx, snapshot, chat)
     name, ttl, hit = await _cached(chat, snapshot, ctx, key)
     if hit is not None:
         return Completion(body=hit.body, usage=hit.usage)
@@ -283,7 +282,7 @@ async def _open(
     body = chat.upstream_body()
     chosen, inp = plan(chat, snapshot, ctx)
     if ctx.keep_days or chosen.route:
-        _keep(ctx, key, snapshot, chat)
+        _keep(ctx, snapshot, chat)
     if chosen.fans_out:
         raise invalid(
             f"{chosen.strategy.capitalize()} routes answer without streaming: send stream=false.",

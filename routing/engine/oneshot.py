@@ -67,7 +67,7 @@ async def _run(
 ) -> Completion:
     ctx.plan = chosen = plan_live(shot.inp, snapshot)
     if ctx.keep_days or chosen.route:
-        _keep(ctx, key, snapshot)
+        _keep(ctx, snapshot)
     wrong = _wrong_kind(chosen, shot.kind)
     if wrong is not None:
         raise wrong
