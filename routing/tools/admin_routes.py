@@ -58,7 +58,7 @@ class RouteForm(forms.ModelForm):
     """The route itself; keeps itself on the instance so the targets' check can mark its fields."""
 
     fallbacks = FallbackField(
-        required=False, help_text=Route._meta.get_field("fallbacks").help_text
+        required=False, help_text="Tried in order after the chosen model, whatever the rule."
     )
 
     class Meta:
