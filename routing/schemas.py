@@ -98,7 +98,6 @@ class ChatRequest(BaseModel):
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
     store: StrictBool | None = None
     metadata: dict[str, Any] | None = None
-    _native: Native | None = PrivateAttr(default=None)
 
     @field_validator("stop")
     @classmethod
@@ -113,19 +112,37 @@ class ChatRequest(BaseModel):
 
     @property
     def native(self) -> Native | None:
-        return self._native
+        """The body in its own protocol, for an upstream that speaks it (NativeChatRequest)."""
+        return None
 
     def with_native(self, native: Native) -> ChatRequest:
-        self._native = native
-        return self
+        """This request carrying `native`: a NativeChatRequest with the same fields. Plain chat
+        requests have no private attribute, which pydantic would set up on every request and
+        read through its `__getattr__`."""
+        fields = {**self.__dict__, **(self.model_extra or {})}
+        carrying = NativeChatRequest.model_construct(set(self.model_fields_set), **fields)
+        carrying._native = native
+        return carrying
 
     def upstream_body(self) -> dict[str, Any]:
         """The body an OpenAI-compatible upstream receives (Switchyard-only fields removed);
         a native body rides along under NATIVE_KEY for the adapter that speaks it."""
         body = self.model_dump(exclude_unset=True, exclude_none=True, exclude={"metadata"})
-        if self._native is not None:
-            body[NATIVE_KEY] = self._native
+        native = self.native
+        if native is not None:
+            body[NATIVE_KEY] = native
         return body
+
+
+class NativeChatRequest(ChatRequest):
+    """A chat request that also carries its body in the protocol it came in (Anthropic
+    Messages, Responses): built by `ChatRequest.with_native`."""
+
+    _native: Native | None = PrivateAttr(default=None)
+
+    @property
+    def native(self) -> Native | None:
+        return self._native
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:

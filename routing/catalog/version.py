@@ -16,10 +16,10 @@ import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import Count, F, Max, Q, Sum
 
+from routing.conf import knobs
 from routing.guards.state import get_state
 
 CONFIG_VERSION_KEY = "sy:config-version"
@@ -57,8 +57,12 @@ async def _database_part() -> tuple[int, tuple[Any, ...]]:
 
 async def current() -> tuple[int, int, tuple[Any, ...]]:
     """(shared counter, database counter, keys' fingerprint): a change to any means reload."""
-    counter = await get_state().get_int(CONFIG_VERSION_KEY) if settings.REDIS_URL else 0
-    stored, keys = await _database_part()
+    counter = await get_state().get_int(CONFIG_VERSION_KEY) if knobs.REDIS_URL else 0
+    read = _db_read  # read this second already (nearly every request): no coroutine to await
+    if read is not None and time.monotonic() - read[0] < READ_EVERY:
+        stored, keys = read[1]
+    else:
+        stored, keys = await _database_part()
     return counter, stored, keys
 
 
@@ -71,7 +75,7 @@ def forget() -> None:
 def _bump_now() -> None:
     from routing.models import ConfigVersion
 
-    if settings.REDIS_URL:
+    if knobs.REDIS_URL:
         get_state().incr_sync(CONFIG_VERSION_KEY)
     else:
         updated = ConfigVersion.objects.filter(pk=1).update(version=F("version") + 1)

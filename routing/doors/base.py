@@ -74,19 +74,22 @@ def new_context(
 
 
 def gateway_headers(ctx: CallContext) -> dict[str, str]:
-    """Which model answered, through which route and why: the same on every door."""
+    """Which model answered, through which route and why: the same on every door (the
+    outcomes read once, not through the context's properties: on every request)."""
+    cached, answer, plan = ctx.cached, ctx.answer, ctx.plan
     headers = {
         "x-switchyard-attempts": str(len(ctx.attempts)),
-        "x-switchyard-cache": "hit" if ctx.cache_hit else "miss",
+        "x-switchyard-cache": "hit" if cached is not None else "miss",
     }
-    if ctx.model is not None:
-        headers["x-switchyard-model"] = ctx.model.id
-    if ctx.route:
-        headers["x-switchyard-route"] = ctx.route
-    if ctx.decision:
-        headers["x-switchyard-decision"] = ctx.decision.encode("ascii", "replace").decode()
-    if ctx.cache_hit and ctx.saved_usd is not None:
-        headers["x-switchyard-saved-usd"] = f"{ctx.saved_usd:.8f}"
+    if answer is not None:
+        headers["x-switchyard-model"] = answer.model.id
+    if plan is not None:
+        if plan.route:
+            headers["x-switchyard-route"] = plan.route
+        if plan.reason:
+            headers["x-switchyard-decision"] = plan.reason.encode("ascii", "replace").decode()
+    if cached is not None and cached.cost is not None:
+        headers["x-switchyard-saved-usd"] = f"{cached.cost:.8f}"
     headers.update(ctx.limit_headers)
     return headers
 

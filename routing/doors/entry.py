@@ -13,9 +13,9 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
-from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
+from routing.conf import knobs
 from routing.doors import table
 from routing.doors.base import Reply
 from routing.doors.middleware import SAFE_ID
@@ -82,11 +82,11 @@ _hosts_seen: dict[tuple[str, tuple[str, ...], bool], bool] = {}
 def host_allowed(host: str) -> bool:
     """ALLOWED_HOSTS, as Django checks it for every other path (remembered per Host value);
     checked before any door (chat, Anthropic, embeddings, files, ...) is picked."""
-    seen = (host, tuple(settings.ALLOWED_HOSTS), settings.DEBUG)
+    seen = (host, tuple(knobs.ALLOWED_HOSTS), knobs.DEBUG)
     known = _hosts_seen.get(seen)
     if known is None:
-        allowed = list(settings.ALLOWED_HOSTS)
-        if settings.DEBUG and not allowed:
+        allowed = list(knobs.ALLOWED_HOSTS)
+        if knobs.DEBUG and not allowed:
             allowed = [".localhost", "127.0.0.1", "[::1]"]  # Django's own DEBUG default
         domain, _port = split_domain_port(host)
         known = bool(domain) and validate_host(domain, allowed)

@@ -14,8 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from django.conf import settings
-
+from routing.conf import knobs
 from routing.doors.base import Reply
 from routing.doors.openai_chat import TOO_LARGE, error_reply
 from routing.errors import GatewayError
@@ -52,8 +51,8 @@ def route(pattern: str, **methods: Handler) -> None:
 def body_limit(path: str) -> int:
     """Uploads to the Files API may be larger than any JSON request."""
     if path == "/v1/files":
-        return settings.SWITCHYARD_FILE_MAX_BYTES + 64 * 1024  # room for the multipart frame
-    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return knobs.SWITCHYARD_FILE_MAX_BYTES + 64 * 1024  # room for the multipart frame
+    return knobs.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
 def _match(path: str) -> tuple[dict[str, Handler], tuple[str, ...]] | None:

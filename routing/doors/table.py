@@ -10,11 +10,10 @@ from routing.doors.base import Reply
 from routing.errors import GatewayError
 
 DOORS = (anthropic_messages,)  # checked in order before the chat door
+CHAT_PATH = "/v1/chat/completions"  # most requests: straight to its door, no table to search
 
 
-def body_limit(path: str) -> int:
-    """The largest body read for `path` (uploads to the Files API may be large)."""
-    return openai_paths.body_limit(path)
+body_limit = openai_paths.body_limit  # the largest body read for a path (uploads may be large)
 
 
 async def handle(
@@ -25,6 +24,8 @@ async def handle(
     request_id: str,
     query: str = "",
 ) -> Reply:
+    if path == CHAT_PATH:
+        return await openai_chat.handle(method, path, headers, body, request_id)
     for door in DOORS:
         if door.serves(method, path, headers):
             return await door.handle(method, path, headers, body, request_id)

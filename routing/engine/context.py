@@ -158,10 +158,12 @@ class CallContext:
 
 
 def usage_row(ctx: CallContext) -> dict[str, Any]:
-    """The usage record of a finished request (the columns of `usage.models.UsageRecord`)."""
+    """The usage record of a finished request (the columns of `usage.models.UsageRecord`).
+    It reads the outcomes once, not through the properties above: on every request."""
     cost = ctx.cost()
-    model = ctx.model
-    usage = ctx.usage
+    plan, answer, ending, cached, usage = ctx.plan, ctx.answer, ctx.ending, ctx.cached, ctx.usage
+    model = answer.model if answer is not None else None
+    started = ctx.started
     return {
         "request_id": ctx.request_id,
         "api_key_id": ctx.api_key_id,
@@ -169,12 +171,12 @@ def usage_row(ctx: CallContext) -> dict[str, Any]:
         "source": ctx.source,
         "protocol": ctx.protocol,
         "requested_model": ctx.requested_model[:250],
-        "route": ctx.route,
+        "route": plan.route if plan else "",
         "model": model.id if model else "",
         "provider": model.provider.slug if model else "",
-        "status": ctx.status,
-        "http_status": ctx.http_status,
-        "error_type": ctx.error_type,
+        "status": ending.status,
+        "http_status": ending.http_status,
+        "error_type": ending.error_type,
         "stream": ctx.stream,
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
@@ -182,14 +184,14 @@ def usage_row(ctx: CallContext) -> dict[str, Any]:
         "tokens_estimated": usage.estimated,
         "cost_usd": cost,
         "price_known": cost is not None,
-        "latency_ms": ctx.latency_ms,
-        "ttft_ms": ctx.ttft_ms,
+        "latency_ms": (time.perf_counter() - started) * 1000,
+        "ttft_ms": (answer.at - started) * 1000 if answer is not None else None,
         "attempts": [a.as_dict() for a in ctx.attempts],
-        "decision": ctx.decision[:300],
+        "decision": plan.reason[:300] if plan else "",
         "query_type": ctx.query_type,
-        "cache_hit": ctx.cache_hit,
-        "saved_usd": ctx.saved_usd,
-        "complexity_score": ctx.complexity_score,
+        "cache_hit": cached is not None,
+        "saved_usd": cached.cost if cached is not None else None,
+        "complexity_score": plan.extra.get("score") if plan else None,
     }
 
 

@@ -13,20 +13,19 @@ live model is never cut off.
 
 from __future__ import annotations
 
-from django.conf import settings
-
+from routing.conf import knobs
 from routing.engine import latency
 from routing.engine.plan import Plan
 
 
 def first_token(plan: Plan, index: int) -> float:
-    ceiling = settings.SWITCHYARD_FIRST_TOKEN_TIMEOUT
+    ceiling = knobs.SWITCHYARD_FIRST_TOKEN_TIMEOUT
     if plan.first_token_timeout:
         return plan.first_token_timeout
     if index >= len(plan.attempts) - 1:
         return ceiling
     stats = latency.snapshot().get(plan.attempts[index].model.id)
-    if stats is not None and stats.samples >= settings.SWITCHYARD_FIRST_TOKEN_MIN_SAMPLES:
-        derived = settings.SWITCHYARD_FIRST_TOKEN_FACTOR * stats.ttft_ms / 1000
-        return min(ceiling, max(settings.SWITCHYARD_FIRST_TOKEN_FLOOR, derived))
-    return min(ceiling, settings.SWITCHYARD_FALLBACK_FIRST_TOKEN_TIMEOUT)
+    if stats is not None and stats.samples >= knobs.SWITCHYARD_FIRST_TOKEN_MIN_SAMPLES:
+        derived = knobs.SWITCHYARD_FIRST_TOKEN_FACTOR * stats.ttft_ms / 1000
+        return min(ceiling, max(knobs.SWITCHYARD_FIRST_TOKEN_FLOOR, derived))
+    return min(ceiling, knobs.SWITCHYARD_FALLBACK_FIRST_TOKEN_TIMEOUT)

@@ -12,9 +12,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.conf import settings
-
 from routing.catalog.pricing import TokenUsage, estimate_tokens
+from routing.conf import knobs
 from routing.engine import assemble, cooldown, deadlines
 from routing.engine.outcome import Answered, AttemptLog, Exhausted
 from routing.engine.plan import Attempt, Plan
@@ -53,7 +52,7 @@ def merged_body(body: dict[str, Any], attempt: Attempt) -> dict[str, Any]:
 def _backoff(retry: int, err: UpstreamError) -> float | None:
     """Seconds to wait before retrying the same model, or None to move on."""
     if err.retry_after is not None:
-        return err.retry_after if err.retry_after <= settings.SWITCHYARD_MAX_RETRY_AFTER else None
+        return err.retry_after if err.retry_after <= knobs.SWITCHYARD_MAX_RETRY_AFTER else None
     return min(0.25 * (2**retry), 4.0)
 
 
@@ -63,7 +62,7 @@ async def _run(
     """Try the plan's attempts in order; the first answer, its attempt and every attempt
     made. Raises `Exhausted` (with the attempts) when none answers. `op` gets each attempt
     and its first-token deadline (routing/engine/deadlines.py)."""
-    deadline = started + settings.SWITCHYARD_TOTAL_DEADLINE
+    deadline = started + knobs.SWITCHYARD_TOTAL_DEADLINE
     last: UpstreamError | None = None
     logs: list[AttemptLog] = []
     skipped: list[AttemptLog] = []
@@ -76,7 +75,7 @@ async def _run(
             logs.append(log)
             skipped.append(log)
             continue
-        retries = settings.SWITCHYARD_MAX_RETRIES if single else 0
+        retries = knobs.SWITCHYARD_MAX_RETRIES if single else 0
         for retry in range(retries + 1):
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
@@ -230,7 +229,7 @@ async def complete(
             return await assemble.collect(head, rest)
         adapter = adapter_for(attempt.model.provider.protocol)
         return await adapter.complete(
-            attempt.model, merged_body(body, attempt), settings.SWITCHYARD_REQUEST_TIMEOUT
+            attempt.model, merged_body(body, attempt), knobs.SWITCHYARD_REQUEST_TIMEOUT
         )
 
     completion, attempt, logs = await _run(plan, started, tokens, op)
@@ -278,7 +277,7 @@ async def _open_attempt(
     """One attempt's stream, once its first token has come within `first_token` seconds."""
     adapter = adapter_for(attempt.model.provider.protocol)
     stream = adapter.stream(
-        attempt.model, merged_body(body, attempt), settings.SWITCHYARD_STALL_TIMEOUT
+        attempt.model, merged_body(body, attempt), knobs.SWITCHYARD_STALL_TIMEOUT
     )
     try:
         head = await _first_token(stream, first_token)

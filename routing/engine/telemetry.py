@@ -65,28 +65,28 @@ def _series(model: str, provider: str, route: str, status: str, source: str) -> 
     )
 
 
-def _observe(ctx: CallContext, record: dict[str, object]) -> None:
-    model = ctx.model.id if ctx.model else ""
-    provider = ctx.model.provider.slug if ctx.model else ""
-    route = ctx.route
+def _observe(ctx: CallContext, record: dict[str, Any]) -> None:
+    """The request's metrics, from its usage record (already built: read, not recomputed)."""
+    route, status = record["route"], record["status"]
     requests, latency, ttft, tokens_in, tokens_out, cost_usd = _series(
-        model, provider, route, ctx.status, ctx.source
+        record["model"], record["provider"], route, status, record["source"]
     )
     requests.inc()
-    latency.observe(ctx.latency_ms / 1000)
-    if ctx.ttft_ms is not None and not ctx.cache_hit:
-        ttft.observe(ctx.ttft_ms / 1000)
-    tokens_in.inc(ctx.usage.input_tokens)
-    tokens_out.inc(ctx.usage.output_tokens)
+    latency.observe(record["latency_ms"] / 1000)
+    cache_hit, ttft_ms = record["cache_hit"], record["ttft_ms"]
+    if ttft_ms is not None and not cache_hit:
+        ttft.observe(ttft_ms / 1000)
+    tokens_in.inc(record["input_tokens"])
+    tokens_out.inc(record["output_tokens"])
     cost = record["cost_usd"]
     if cost:
-        cost_usd.inc(float(cost))  # type: ignore[arg-type]
-    if ctx.cache_hit:
+        cost_usd.inc(float(cost))
+    if cache_hit:
         CACHE_HITS.labels(route).inc()
     failed = [a for a in ctx.attempts if a.outcome not in ("ok", "skipped", "not_configured")]
     for attempt in failed:
         UPSTREAM_ERRORS.labels(attempt.model, attempt.outcome).inc()
-    if failed and ctx.status == "ok":
+    if failed and status == "ok":
         FALLBACKS.labels(route).inc()
 
 

@@ -17,10 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from django.conf import settings
 
 from routing.catalog import Snapshot
 from routing.catalog.pricing import TokenUsage
+from routing.conf import knobs
 from routing.guards.state import get_state
 from routing.providers import Chunk
 from routing.schemas import ChatRequest
@@ -60,7 +60,7 @@ def ttl_for(chat: ChatRequest, snapshot: Snapshot) -> int:
         if route is None or (not deterministic and not route.cache_nondeterministic):
             return 0
         return route.cache_ttl
-    return settings.SWITCHYARD_CACHE_TTL if deterministic else 0
+    return knobs.SWITCHYARD_CACHE_TTL if deterministic else 0
 
 
 def directives(header: str) -> tuple[bool, bool]:

@@ -159,6 +159,8 @@ async def _admit(
     count_only: bool,
     floor: Decimal | None = None,
 ) -> Reservation:
+    if not (key.rpm or key.tpm or key.budget_usd is not None):
+        return Reservation(key=key)  # nothing to count (most keys): no clock, no Decimal
     if key.budget_usd is not None and estimate is None and not count_only:
         raise _unpriced(model)
     window, reset = _window()
@@ -243,6 +245,9 @@ async def provider_slot(model: ModelEntry, tokens: int = 0) -> bool:
     """Take this request from the provider's and the model's own quotas (requests, and the
     request's estimated tokens); False when any is full. Upstream quotas count estimates:
     they are there to stay under the provider's 429, not to bill."""
+    provider = model.provider
+    if not (provider.rpm or provider.tpm or model.rpm or model.tpm):
+        return True  # no quota set (the usual case): no names to build
     window, _ = _window()
     taken: list[tuple[str, int]] = []
     quotas = (

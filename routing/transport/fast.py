@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import httptools
 from django.conf import settings
 
+from routing.conf import knobs
 from routing.transport.upstream import (
     CORRUPT,
     DECODED,
@@ -320,7 +321,7 @@ class _Pool:
             if not conn.closed and now - conn.idle_since < KEEPALIVE_SECONDS:
                 return conn
             conn.close()
-        if self.open >= settings.SWITCHYARD_UPSTREAM_MAX_CONNECTIONS:
+        if self.open >= knobs.SWITCHYARD_UPSTREAM_MAX_CONNECTIONS:
             waiter: asyncio.Future[_Connection | None] = self.loop.create_future()
             self.waiters.append(waiter)
             try:
@@ -453,7 +454,7 @@ async def _send(
     target = _target(url)
     request = _request_bytes(target, content, headers)
     pool = _pool(target)
-    timeout = settings.SWITCHYARD_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
+    timeout = knobs.SWITCHYARD_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
     conn = await pool.acquire(timeout)
     exchange = conn.start(request, read_timeout)
     await _until(conn, exchange, "head_done")
