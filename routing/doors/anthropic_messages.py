@@ -115,6 +115,7 @@ def _context(
     data: dict[str, Any],
     headers: Mapping[str, str],
     request_id: str,
+    body: bytes = b"",
 ) -> CallContext:
     query_type = headers.get("x-switchyard-query-type", "")
     return new_context(
@@ -126,6 +127,7 @@ def _context(
         regions,
         request_id,
         headers.get("cache-control", ""),
+        body,
     )
 
 
@@ -143,8 +145,7 @@ async def messages(headers: Mapping[str, str], body: bytes, request_id: str) -> 
     data = parse_json_object(body)
     validate(data)
     request, dropped = internal_request(data, headers)
-    ctx = _context(key.id, key.allowed_regions, data, headers, request_id)
-    ctx.request_body = body
+    ctx = _context(key.id, key.allowed_regions, data, headers, request_id, body)
     if request.stream:
         session = await gateway.open_stream(request, snapshot, ctx, key)
         estimate = estimate_input_tokens(request.messages)

@@ -56,9 +56,11 @@ def new_context(
     regions: frozenset[str],
     request_id: str,
     cache_control: str = "",
+    body: bytes = b"",
 ) -> CallContext:
     """The engine's record of one request that came through the door `protocol`
-    (`cache_control`: the request's Cache-Control header)."""
+    (`cache_control`: the request's Cache-Control header; `body`: as received, kept when the
+    key or the route opts in to storing bodies)."""
     cache_read, cache_write = directives(cache_control)
     return CallContext(
         requested_model=model,
@@ -70,6 +72,7 @@ def new_context(
         request_id=request_id,
         cache_read=cache_read,
         cache_write=cache_write,
+        request_body=body,
     )
 
 

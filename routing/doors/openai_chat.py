@@ -99,8 +99,8 @@ async def chat_completions(headers: Mapping[str, str], body: bytes, request_id: 
         key.allowed_regions,
         request_id,
         headers.get("cache-control", ""),
+        body,
     )
-    ctx.request_body = body
     if chat.stream:
         session = await gateway.open_stream(chat, snapshot, ctx, key)
         include_usage = bool(chat.stream_options and chat.stream_options.include_usage)

@@ -93,8 +93,17 @@ async def completions(request: Request) -> Reply:
     key, snapshot = await authenticate_header(api_key_header(request.headers))
     req = parse(request.body)
     text = _prompt_text(req.prompt)
-    ctx = new_context(DOOR, req.model, key.id, False, "", key.allowed_regions, request.request_id)
-    ctx.request_body = request.body
+    ctx = new_context(
+        DOOR,
+        req.model,
+        key.id,
+        False,
+        "",
+        key.allowed_regions,
+        request.request_id,
+        "",
+        request.body,
+    )
     inp = PolicyInput(
         model=req.model,
         prompt=text,

@@ -40,7 +40,6 @@ from routing.engine.gateway import StreamSession
 from routing.engine.live import plan_live
 from routing.engine.policies import PolicyInput
 from routing.errors import GatewayError, invalid
-from routing.guards.cache import directives
 from routing.guards.keys import authenticate_header
 from routing.models import StoredResponse
 from routing.providers import Completion, UpstreamError
@@ -155,10 +154,16 @@ async def create(request: Request) -> Reply:
     chat = _chat_request(translation, _native_body(req, conversation))
     query_type = str((req.get("metadata") or {}).get("query_type") or "")
     ctx = new_context(
-        DOOR, chat.model, key.id, chat.stream, query_type, key.allowed_regions, request.request_id
+        DOOR,
+        chat.model,
+        key.id,
+        chat.stream,
+        query_type,
+        key.allowed_regions,
+        request.request_id,
+        request.headers.get("cache-control", ""),
+        request.body,
     )
-    ctx.cache_read, ctx.cache_write = directives(request.headers.get("cache-control", ""))
-    ctx.request_body = request.body
     turn = Turn(req, items, previous, key.id)
     if req.get("stream"):
         session = await gateway.open_stream(chat, snapshot, ctx, key)

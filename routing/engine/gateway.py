@@ -135,11 +135,11 @@ async def _admit(
     (routing/guards/budget_cap.py; an ensemble's members and judge included)."""
     tokens = _tokens(inp)
     budget = None
-    if key is not None and key.budget_usd is not None:
+    budgeted = key is not None and key.budget_usd is not None
+    if budgeted:
         budget = budget_cap.ask(chosen, inp, int(body.get("n") or 1))
     if budget is None:
         # Only a budget reads the estimate (a key without one: 3 us per request saved).
-        budgeted = key is not None and key.budget_usd is not None
         worst = chosen.worst_cost(inp.input_tokens, inp.output_tokens) if budgeted else None
         ctx.reservation = await limits.admit(key, tokens, worst, ctx.requested_model)
         return tokens
